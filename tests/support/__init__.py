@@ -1,0 +1,1 @@
+"""Shared test infrastructure: Docker access, stand-in image names, throwaway services."""
