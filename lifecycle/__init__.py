@@ -1,0 +1,7 @@
+"""Database lifecycle for EscalaFin: Prisma-compatible migrations, the conditional seed,
+backups/restore, and the Pulumi dynamic providers that drive them.
+
+Modules run both on the machine running `pulumi` (direct mode, providers) and inside the
+ops image (in-network mode), so nothing here imports Pulumi or Docker at module level
+except `providers` and `jobs`.
+"""

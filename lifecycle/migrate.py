@@ -1,0 +1,143 @@
+"""`python -m lifecycle.migrate status|deploy|resolve`: Prisma-compatible migrations.
+
+    python -m lifecycle.migrate deploy  [--migrations DIR] [--database-url URL] [--json]
+    python -m lifecycle.migrate status  [...]
+    python -m lifecycle.migrate resolve --applied NAME | --rolled-back NAME [...]
+
+DATABASE_URL is read from the environment unless --database-url is given. Exit codes are
+documented in lifecycle.cli (0 ok, 1 pending, 2 usage, 3 failed/blocked, 4 lock/connection).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any, Final
+
+import psycopg
+
+from lifecycle import cli, db, migrations
+from lifecycle.migration_plan import MigrationFolderError, Plan, discover
+
+DEFAULT_MIGRATIONS_DIR: Final = Path("app/prisma/migrations")
+
+
+def parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    cli.add_database_args(common)
+    common.add_argument(
+        "--migrations",
+        type=Path,
+        default=DEFAULT_MIGRATIONS_DIR,
+        help=f"migrations folder (default {DEFAULT_MIGRATIONS_DIR})",
+    )
+    root = argparse.ArgumentParser(
+        prog="python -m lifecycle.migrate",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = root.add_subparsers(dest="command", required=True)
+    commands.add_parser("status", parents=[common], help="list applied/pending/failed/changed")
+    commands.add_parser("deploy", parents=[common], help="apply pending migrations")
+    resolve = commands.add_parser("resolve", parents=[common], help="resolve a failed migration")
+    which = resolve.add_mutually_exclusive_group(required=True)
+    which.add_argument("--applied", metavar="NAME", help="record NAME as applied")
+    which.add_argument("--rolled-back", metavar="NAME", help="mark NAME's failed row rolled back")
+    return root
+
+
+def plan_summary(current: Plan) -> dict[str, Any]:
+    return {
+        "applied": current.applied,
+        "pending": [m.name for m in current.pending],
+        "failed": [r.migration_name for r in current.failed],
+        "retryable": [r.migration_name for r in current.retryable],
+        "checksum_changed": current.checksum_changed,
+        "missing_locally": current.missing_locally,
+    }
+
+
+def status_exit_code(current: Plan) -> int:
+    if current.failed:
+        return cli.EXIT_REFUSED
+    if current.pending or current.retryable or current.checksum_changed or current.missing_locally:
+        return cli.EXIT_PENDING
+    return cli.EXIT_OK
+
+
+def _status_text(current: Plan) -> str:
+    lines = [f"{len(current.applied)} applied"]
+    sections = (
+        ("pending", [m.name for m in current.pending]),
+        ("failed (blocking)", [r.migration_name for r in current.failed]),
+        ("interrupted (retried on deploy)", [r.migration_name for r in current.retryable]),
+        ("applied but changed since (checksum differs)", current.checksum_changed),
+        ("applied but missing from the folder", current.missing_locally),
+    )
+    for title, names in sections:
+        if names:
+            lines.append(f"{len(names)} {title}:")
+            lines += [f"  {name}" for name in names]
+    if current.up_to_date and not current.checksum_changed:
+        lines.append("database schema is up to date")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    local = discover(args.migrations)
+    url = cli.database_url(args)
+    with db.connect(url, application_name="escalafin-migrate") as conn:
+        if args.command == "status":
+            current = migrations.status(conn, local)
+            summary = {"ok": True, "command": "status", **plan_summary(current)}
+            cli.emit(args.json, summary, _status_text(current))
+            return status_exit_code(current)
+        if args.command == "deploy":
+            result = migrations.deploy(conn, local, args.lock_timeout)
+            cli.emit(
+                args.json,
+                {
+                    "ok": True,
+                    "command": "deploy",
+                    "applied": result.applied,
+                    "count": len(result.applied),
+                    "skipped": result.already_applied,
+                    "recovered": result.recovered,
+                    "duration_ms": round(result.duration_ms, 1),
+                },
+                f"{len(result.applied)} migration(s) applied, {result.already_applied} already "
+                f"applied ({result.duration_ms:.0f} ms)",
+            )
+            return cli.EXIT_OK
+        if args.applied:
+            migrations.resolve_applied(conn, local, args.applied, args.lock_timeout)
+            name, state = args.applied, "applied"
+        else:
+            migrations.resolve_rolled_back(conn, args.rolled_back, args.lock_timeout)
+            name, state = args.rolled_back, "rolled back"
+        cli.emit(
+            args.json,
+            {"ok": True, "command": "resolve", "migration": name, "state": state},
+            f"migration {name} marked {state}",
+        )
+        return cli.EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    cli.setup_logging(args.verbose)
+    try:
+        return run(args)
+    except (MigrationFolderError, db.DatabaseUrlError) as exc:
+        return cli.fail(args.json, cli.EXIT_USAGE, str(exc))
+    except migrations.MigrateError as exc:
+        return cli.fail(args.json, exc.exit_code, str(exc))
+    except db.ConnectionFailed as exc:
+        return cli.fail(args.json, cli.EXIT_UNAVAILABLE, str(exc))
+    except psycopg.OperationalError as exc:
+        return cli.fail(args.json, cli.EXIT_UNAVAILABLE, f"database connection failed: {exc}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
