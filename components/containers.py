@@ -1,0 +1,83 @@
+"""Conventions every container and volume of the stack shares.
+
+Kept in one place because the docker provider's sharp edges (DESIGN.md,
+"Pulumi facts that bite") apply to every container alike: fixed names need
+delete-before-replace, healthcheck edits need replace_on_changes, durations
+must be canonical, and data volumes must survive their containers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import pulumi
+import pulumi_docker as docker
+
+from components.validation import parse_duration
+
+MANAGED_BY = "escalafin.managed-by"
+
+
+def labels(name_prefix: str, component: str) -> list[docker.ContainerLabelArgs]:
+    """Labels that let operators (and the e2e harness) find what the stack owns."""
+    return [
+        docker.ContainerLabelArgs(label=MANAGED_BY, value="pulumi"),
+        docker.ContainerLabelArgs(label="escalafin.stack", value=name_prefix),
+        docker.ContainerLabelArgs(label="escalafin.component", value=component),
+    ]
+
+
+def healthcheck(
+    test: Sequence[pulumi.Input[str]],
+    *,
+    interval: str = "10s",
+    timeout: str = "5s",
+    retries: int = 5,
+    start_period: str = "10s",
+) -> docker.ContainerHealthcheckArgs:
+    """A healthcheck with durations in the canonical form the provider reads back."""
+    return docker.ContainerHealthcheckArgs(
+        tests=list(test),
+        interval=parse_duration(interval),
+        timeout=parse_duration(timeout),
+        retries=retries,
+        start_period=parse_duration(start_period),
+    )
+
+
+def container_options(
+    parent: pulumi.Resource, depends_on: Sequence[pulumi.Resource] = ()
+) -> pulumi.ResourceOptions:
+    """Named containers must be deleted before their replacement can take the name."""
+    return pulumi.ResourceOptions(
+        parent=parent,
+        delete_before_replace=True,
+        replace_on_changes=["healthcheck"],
+        depends_on=list(depends_on),
+    )
+
+
+def data_volume(
+    resource_name: str, volume_name: str, *, parent: pulumi.Resource, protect: bool
+) -> docker.Volume:
+    """A named volume that outlives `pulumi destroy` and container replacements."""
+    return docker.Volume(
+        resource_name,
+        name=volume_name,
+        labels=[
+            docker.VolumeLabelArgs(label=MANAGED_BY, value="pulumi"),
+        ],
+        opts=pulumi.ResourceOptions(parent=parent, retain_on_delete=True, protect=protect),
+    )
+
+
+def env_list(
+    plain: Mapping[str, pulumi.Input[str]],
+    secret: Mapping[str, pulumi.Input[str]] | None = None,
+) -> list[pulumi.Input[str]]:
+    """NAME=value strings; secret values stay Pulumi secrets inside the list."""
+    entries: list[pulumi.Input[str]] = [f"{k}={v}" if isinstance(v, str) else
+                                        pulumi.Output.concat(k, "=", v) for k, v in plain.items()]
+    for key, value in (secret or {}).items():
+        entries.append(pulumi.Output.secret(pulumi.Output.concat(key, "=", value)))
+    return entries

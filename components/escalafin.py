@@ -1,0 +1,96 @@
+"""The whole EscalaFin deployment on one Docker host, as one component.
+
+Reading order follows the dependency order: secrets and networks, the image,
+the stateful services, the lifecycle (migrations, then the conditional seed),
+the app, then backups. Everything below takes its values from `Settings`,
+which has already been validated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+
+from components.app import AppService, AppServiceArgs
+from components.app_image import AppImage, AppImageArgs
+from components.backup_bucket import BackupBucket, BackupBucketArgs
+from components.cache import Cache, CacheArgs
+from components.credentials import Credentials, CredentialsArgs
+from components.database import Database, DatabaseArgs
+from components.network import Networks, NetworksArgs
+from components.settings import Settings
+
+HEALTH_CHECK_INTERVAL_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class EscalaFinArgs:
+    settings: Settings
+
+
+class EscalaFin(pulumi.ComponentResource):
+    app_url: str
+    health_url: str
+    image_digest: pulumi.Output[str]
+    backup_bucket: pulumi.Output[str]
+    database_admin_endpoint: str | None
+    monitoring: dict[str, Any]
+    generated_secrets: dict[str, pulumi.Output[str]]
+
+    def __init__(
+        self, name: str, args: EscalaFinArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("escalafin:index:EscalaFin", name, None, opts)
+        s = args.settings
+        child = pulumi.ResourceOptions(parent=self)
+
+        credentials = Credentials("credentials", CredentialsArgs(s), child)
+        networks = Networks("networks", NetworksArgs(
+            s.name_prefix, admin_network=s.database.admin_endpoint is not None), child)
+        image = AppImage("app-image", AppImageArgs(s.app.build), child)
+
+        database = Database("database", DatabaseArgs(
+            settings=s.database, name_prefix=s.name_prefix, restart_policy=s.restart_policy,
+            password=credentials.database_password, internal_network=networks.internal.name,
+            admin_network=networks.admin.name if networks.admin else None,
+            protect_data=s.is_prod), child)
+        cache = Cache("cache", CacheArgs(
+            settings=s.cache, name_prefix=s.name_prefix, restart_policy=s.restart_policy,
+            password=credentials.redis_password, internal_network=networks.internal.name,
+            protect_data=s.is_prod), child)
+
+        app = AppService("app", AppServiceArgs(
+            settings=s.app, environment=s.environment, name_prefix=s.name_prefix,
+            restart_policy=s.restart_policy, image=image.repo_digest,
+            database_url=database.internal_url, redis_url=cache.url,
+            nextauth_secret=credentials.nextauth_secret, integrations=s.integrations,
+            internal_network=networks.internal.name, public_network=networks.public.name,
+            protect_data=s.is_prod, depends_on=[database.container, cache.container]), child)
+
+        bucket = BackupBucket("backup-bucket", BackupBucketArgs(
+            settings=s.backup, hardened=s.backup.store == "aws", protect=s.is_prod,
+            create_credentials=s.backup.store == "aws" and s.backup.access_key_id is None), child)
+
+        self.app_url = app.url
+        self.health_url = app.health_url
+        self.image_digest = image.repo_digest
+        self.backup_bucket = bucket.name
+        self.database_admin_endpoint = database.admin_endpoint
+        self.monitoring = {
+            "url": app.health_url,
+            "method": "GET",
+            "expectedStatus": 200,
+            "jsonField": "status",
+            "expectedValue": "healthy",
+            "intervalSeconds": HEALTH_CHECK_INTERVAL_SECONDS,
+            "timeoutSeconds": 10,
+        }
+        self.generated_secrets = credentials.generated
+        self.register_outputs({
+            "appUrl": self.app_url,
+            "healthUrl": self.health_url,
+            "imageDigest": self.image_digest,
+            "backupBucket": self.backup_bucket,
+        })

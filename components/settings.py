@@ -1,0 +1,473 @@
+"""All stack config, read once, validated, as frozen dataclasses.
+
+`load()` runs before any resource is declared. Every problem found is collected
+and raised as one `ConfigError` naming the key, the value and what is allowed,
+so a bad stack file fails `pulumi preview` with one readable message instead of
+half a deployment. Secret values are never echoed; only their keys are named.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol, TypeVar
+
+import pulumi
+
+from components import validation as v
+from components.config_schema import BY_NAME, ENVIRONMENTS, NAMESPACE, Environment
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+T = TypeVar("T")
+
+
+class ConfigError(Exception):
+    """Raised with every config problem found, one per line."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__(
+            "invalid stack configuration:\n  - " + "\n  - ".join(problems)
+            + "\nSet values with `pulumi config set escalafin:<key> <value>` "
+            "(secrets with --secret); Pulumi.yaml documents every key."
+        )
+
+
+class ConfigSource(Protocol):
+    """What settings need from Pulumi config; a plain dict stands in for it in tests."""
+
+    def raw(self, key: str) -> str | None: ...
+    def is_secret(self, key: str) -> bool: ...
+
+
+class PulumiConfig:
+    """The running stack's config (the `escalafin:` namespace)."""
+
+    def raw(self, key: str) -> str | None:
+        value = pulumi.runtime.get_config(f"{NAMESPACE}:{key}")
+        return None if value is None else str(value)
+
+    def is_secret(self, key: str) -> bool:
+        return pulumi.runtime.is_config_secret(f"{NAMESPACE}:{key}")
+
+
+# ---------------------------------------------------------------- settings
+
+
+@dataclass(frozen=True)
+class Healthcheck:
+    path: str
+    command: tuple[str, ...]
+    interval: str
+    timeout: str
+    retries: int
+    start_period: str
+
+
+@dataclass(frozen=True)
+class AppBuild:
+    context: Path
+    dockerfile: Path
+    target: str
+    platform: str | None
+    base_image: str
+    build_args: Mapping[str, str]
+    cache_from: tuple[str, ...]
+    image_name: str
+
+
+@dataclass(frozen=True)
+class AppSettings:
+    build: AppBuild
+    version: str
+    port: int
+    host_port: int
+    bind_address: str
+    public_url: str
+    extra_env: Mapping[str, str]
+    memory_mb: int
+    health: Healthcheck
+
+    @property
+    def health_url(self) -> str:
+        return self.public_url + self.health.path
+
+
+@dataclass(frozen=True)
+class AdminEndpoint:
+    """PostgreSQL published for admin tools; always on loopback."""
+
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    image: str
+    major: int
+    name: str
+    user: str
+    password: pulumi.Output[str] | None
+    memory_mb: int
+    admin_endpoint: AdminEndpoint | None
+
+
+@dataclass(frozen=True)
+class CacheSettings:
+    image: str
+    password: pulumi.Output[str] | None
+    memory_mb: int
+
+
+@dataclass(frozen=True)
+class Integration:
+    """One optional integration: configured as a whole or not at all."""
+
+    name: str
+    env: Mapping[str, str]
+    secret_env: Mapping[str, pulumi.Output[str]]
+
+
+@dataclass(frozen=True)
+class BackupSettings:
+    schedule: str
+    timezone: str
+    retention_days: int
+    keep_min: int
+    memory_mb: int
+    bucket_name: str
+    region: str
+    store: str  # "aws" | "embedded"
+    store_image: str
+    access_key_id: pulumi.Output[str] | None
+    secret_access_key: pulumi.Output[str] | None
+
+
+@dataclass(frozen=True)
+class SeedPasswords:
+    admin: pulumi.Output[str] | None
+    advisor: pulumi.Output[str] | None
+    client: pulumi.Output[str] | None
+
+
+@dataclass(frozen=True)
+class Settings:
+    stack: str
+    environment: Environment
+    name_prefix: str
+    restart_policy: str
+    ops_base_image: str
+    lifecycle_mode: str  # "direct" | "in-network"
+    docker_host: str | None
+    app: AppSettings
+    database: DatabaseSettings
+    cache: CacheSettings
+    nextauth_secret: pulumi.Output[str] | None
+    seed_passwords: SeedPasswords
+    integrations: tuple[Integration, ...]
+    backup: BackupSettings
+
+    @property
+    def is_prod(self) -> bool:
+        return self.environment == "prod"
+
+
+# ---------------------------------------------------------------- reading
+
+
+class _Reader:
+    """Reads keys with schema defaults and collects problems instead of stopping at the first."""
+
+    def __init__(self, source: ConfigSource, environment: Environment) -> None:
+        self.source = source
+        self.environment: Environment = environment
+        self.problems: list[str] = []
+
+    def raw(self, key: str) -> str | None:
+        value = self.source.raw(key)
+        if value is None:
+            value = BY_NAME[key].default_for(self.environment)
+        return value
+
+    def problem(self, key: str, value: str | None, allowed: str) -> None:
+        shown = "<secret>" if BY_NAME[key].secret else repr(value)
+        self.problems.append(f"{NAMESPACE}:{key} = {shown}: expected {allowed}")
+
+    def parsed(self, key: str, parse: Callable[[str], T], fallback: T) -> T:
+        value = self.raw(key)
+        if value is None:
+            self.problems.append(f"{NAMESPACE}:{key} is required but not set")
+            return fallback
+        try:
+            return parse(value)
+        except v.InvalidValue as exc:
+            self.problem(key, value, str(exc))
+            return fallback
+
+    def optional(self, key: str, parse: Callable[[str], T]) -> T | None:
+        value = self.raw(key)
+        if value is None or value == "":
+            return None
+        try:
+            return parse(value)
+        except v.InvalidValue as exc:
+            self.problem(key, value, str(exc))
+            return None
+
+    def text(self, key: str) -> str:
+        return self.parsed(key, str, "")
+
+    def integer(self, key: str, minimum: int, maximum: int) -> int:
+        return self.parsed(key, lambda s: v.parse_int(s, minimum=minimum, maximum=maximum), minimum)
+
+    def secret(self, key: str) -> pulumi.Output[str] | None:
+        value = self.source.raw(key)
+        if value is None or value == "":
+            return None
+        if not self.source.is_secret(key):
+            self.problems.append(
+                f"{NAMESPACE}:{key} is stored in plaintext: expected a secret "
+                f"(pulumi config set --secret {NAMESPACE}:{key} ...)"
+            )
+        return pulumi.Output.secret(value)
+
+
+def _environment(source: ConfigSource, stack: str) -> Environment:
+    raw = source.raw("environment") or stack
+    for env in ENVIRONMENTS:
+        if raw == env:
+            return env
+    raise ConfigError([
+        f"{NAMESPACE}:environment = {raw!r}: expected one of {', '.join(ENVIRONMENTS)} "
+        "(set it in the stack file, or name the stack dev or prod)"
+    ])
+
+
+def load(source: ConfigSource | None = None, stack: str | None = None,
+         docker_host: str | None = None) -> Settings:
+    """Read and validate the whole stack config; raise ConfigError listing every problem."""
+    if source is None:
+        source = PulumiConfig()
+        docker_host = pulumi.Config("docker").get("host")
+    stack = stack or pulumi.get_stack()
+    environment = _environment(source, stack)
+    r = _Reader(source, environment)
+
+    prefix = r.parsed("namePrefix", v.parse_resource_prefix, "escalafin") if source.raw(
+        "namePrefix") else f"escalafin-{environment}"
+    restart = r.parsed("restartPolicy", lambda s: v.parse_choice(
+        s, ("no", "on-failure", "always", "unless-stopped")), "unless-stopped")
+
+    app = _app(r, prefix)
+    database = _database(r)
+    cache = CacheSettings(
+        image=r.parsed("redisImage", v.parse_image_ref, ""),
+        password=r.secret("redisPassword"),
+        memory_mb=r.integer("redisMemoryMb", 32, 65536),
+    )
+    lifecycle_mode = r.parsed("lifecycleMode", lambda s: v.parse_choice(
+        s, ("direct", "in-network")), "in-network")
+    if lifecycle_mode == "direct" and database.admin_endpoint is None:
+        r.problems.append(
+            f"{NAMESPACE}:lifecycleMode = 'direct': expected in-network when "
+            f"{NAMESPACE}:databaseAdminPortEnabled is false (direct mode connects to the admin port)"
+        )
+
+    settings = Settings(
+        stack=stack,
+        environment=environment,
+        name_prefix=prefix,
+        restart_policy=restart,
+        ops_base_image=r.parsed("opsBaseImage", v.parse_image_ref, ""),
+        lifecycle_mode=lifecycle_mode,
+        docker_host=docker_host,
+        app=app,
+        database=database,
+        cache=cache,
+        nextauth_secret=r.secret("nextauthSecret"),
+        seed_passwords=SeedPasswords(
+            admin=r.secret("seedAdminPassword"),
+            advisor=r.secret("seedAdvisorPassword"),
+            client=r.secret("seedClientPassword"),
+        ),
+        integrations=_integrations(r),
+        backup=_backup(r, prefix, environment),
+    )
+    if r.problems:
+        raise ConfigError(r.problems)
+    return settings
+
+
+def _app(r: _Reader, prefix: str) -> AppSettings:
+    context_raw = r.text("appContext")
+    context = (PROJECT_DIR / context_raw).resolve()
+    if context_raw and not context.is_dir():
+        r.problem("appContext", context_raw, "a directory (relative to the project) holding the app")
+    dockerfile_raw = r.text("appDockerfile")
+    dockerfile = (context / dockerfile_raw).resolve()
+    if context.is_dir() and not dockerfile.is_file():
+        r.problem("appDockerfile", dockerfile_raw, f"a file inside {context_raw}")
+    host_port = r.parsed("appHostPort", v.parse_port, 3000)
+    public_url = r.optional("appPublicUrl", v.parse_http_url) or f"http://localhost:{host_port}"
+    image_name = r.optional("appImageName", v.parse_image_ref) or f"{prefix}-app:latest"
+    port = r.parsed("appPort", v.parse_port, 3000)
+    health_path = r.parsed("healthPath", v.parse_path, "/api/health")
+    return AppSettings(
+        build=AppBuild(
+            context=context,
+            dockerfile=dockerfile,
+            target=r.text("appTarget"),
+            platform=r.raw("appPlatform") or None,
+            base_image=r.parsed("appBaseImage", v.parse_image_ref, ""),
+            build_args=r.parsed("appBuildArgs", v.parse_key_values, {}),
+            cache_from=tuple(
+                v.parse_image_ref(ref) for ref in r.parsed("appCacheFrom", _image_list, ())),
+            image_name=image_name,
+        ),
+        version=r.text("appVersion"),
+        port=port,
+        host_port=host_port,
+        bind_address=r.parsed("appBindAddress", v.parse_bind_address, "127.0.0.1"),
+        public_url=public_url,
+        extra_env=r.parsed("appEnv", v.parse_key_values, {}),
+        memory_mb=r.integer("appMemoryMb", 64, 65536),
+        health=Healthcheck(
+            path=health_path,
+            command=r.parsed("appHealthcheckCommand", v.parse_string_list, ())
+            or default_health_command(port, health_path),
+            interval=r.parsed("healthInterval", v.parse_duration, "30s"),
+            timeout=r.parsed("healthTimeout", v.parse_duration, "10s"),
+            retries=r.integer("healthRetries", 1, 100),
+            start_period=r.parsed("healthStartPeriod", v.parse_duration, "40s"),
+        ),
+    )
+
+
+def default_health_command(port: int, path: str) -> tuple[str, ...]:
+    """Exec-form probe for images with Python but no curl/wget (the reference app)."""
+    probe = (
+        "import sys, urllib.request\n"
+        f"r = urllib.request.urlopen('http://127.0.0.1:{port}{path}', timeout=8)\n"
+        "sys.exit(0 if r.status == 200 else 1)"
+    )
+    return ("CMD", "python", "-c", probe)
+
+
+def _image_list(raw: str) -> tuple[str, ...]:
+    refs = v.parse_string_list(raw)
+    for ref in refs:
+        v.parse_image_ref(ref)
+    return refs
+
+
+def _database(r: _Reader) -> DatabaseSettings:
+    image = r.parsed("postgresImage", v.parse_image_ref, "")
+    major = r.integer("postgresMajor", 13, 99)
+    tag = v.image_tag(image) or ""
+    tag_major = tag.split(".")[0].split("-")[0]
+    if tag_major.isdigit() and int(tag_major) != major:
+        r.problem("postgresImage", image,
+                  f"a PostgreSQL {major} image (postgresMajor is {major}; pg_dump must match the server)")
+    admin_enabled = r.parsed("databaseAdminPortEnabled", v.parse_bool, False)
+    admin_port = r.parsed("databaseAdminPort", v.parse_port, 5432)
+    return DatabaseSettings(
+        image=image,
+        major=major,
+        name=r.parsed("databaseName", v.parse_pg_identifier, "escalafin"),
+        user=r.parsed("databaseUser", v.parse_pg_identifier, "escalafin"),
+        password=r.secret("databasePassword"),
+        memory_mb=r.integer("databaseMemoryMb", 128, 65536),
+        admin_endpoint=AdminEndpoint("127.0.0.1", admin_port) if admin_enabled else None,
+    )
+
+
+@dataclass(frozen=True)
+class _Group:
+    name: str
+    env: Mapping[str, str]  # config key -> environment variable
+    required: tuple[str, ...]
+
+
+_INTEGRATIONS = (
+    _Group("storage", {"storageS3Bucket": "AWS_BUCKET_NAME", "storageS3Region": "AWS_REGION",
+                       "storageS3AccessKeyId": "AWS_ACCESS_KEY_ID",
+                       "storageS3SecretAccessKey": "AWS_SECRET_ACCESS_KEY"},
+           ("storageS3Bucket", "storageS3Region", "storageS3AccessKeyId", "storageS3SecretAccessKey")),
+    _Group("payments", {"openpayMerchantId": "OPENPAY_MERCHANT_ID",
+                        "openpayPublicKey": "OPENPAY_PUBLIC_KEY",
+                        "openpayPrivateKey": "OPENPAY_PRIVATE_KEY",
+                        "openpayBaseUrl": "OPENPAY_BASE_URL"},
+           ("openpayMerchantId", "openpayPrivateKey")),
+    _Group("smtp", {"smtpHost": "SMTP_HOST", "smtpPort": "SMTP_PORT", "smtpUser": "SMTP_USER",
+                    "smtpPassword": "SMTP_PASSWORD", "smtpFrom": "SMTP_FROM"},
+           ("smtpHost", "smtpPort", "smtpFrom")),
+    _Group("whatsapp", {"whatsappApiUrl": "EVOLUTION_API_URL", "whatsappApiKey": "EVOLUTION_API_KEY",
+                        "whatsappInstance": "EVOLUTION_INSTANCE_NAME"},
+           ("whatsappApiUrl", "whatsappApiKey", "whatsappInstance")),
+    _Group("sentry", {"sentryDsn": "SENTRY_DSN"}, ("sentryDsn",)),
+)
+
+_INTEGRATION_PARSERS: dict[str, Callable[[str], object]] = {
+    "smtpPort": v.parse_port,
+    "openpayBaseUrl": v.parse_http_url,
+    "whatsappApiUrl": v.parse_http_url,
+}
+
+
+def _integrations(r: _Reader) -> tuple[Integration, ...]:
+    """Only configured integrations reach the app; half-configured ones are errors."""
+    configured: list[Integration] = []
+    for group in _INTEGRATIONS:
+        present = [key for key in group.env if r.source.raw(key) not in (None, "")]
+        if not present:
+            continue
+        missing = [key for key in group.required if key not in present]
+        if missing:
+            r.problems.append(
+                f"{group.name} integration is half configured: {', '.join(present)} set but "
+                f"{', '.join(missing)} missing (set all of {', '.join(group.required)} or none)"
+            )
+            continue
+        env: dict[str, str] = {}
+        secret_env: dict[str, pulumi.Output[str]] = {}
+        for key in present:
+            if BY_NAME[key].secret:
+                value = r.secret(key)
+                if value is not None:
+                    secret_env[group.env[key]] = value
+            else:
+                parse = _INTEGRATION_PARSERS.get(key, str)
+                env[group.env[key]] = str(r.parsed(key, parse, ""))
+        configured.append(Integration(group.name, env, secret_env))
+    return tuple(configured)
+
+
+def _backup(r: _Reader, prefix: str, environment: Environment) -> BackupSettings:
+    store = r.parsed("backupStore", lambda s: v.parse_choice(s, ("aws", "embedded")), "aws")
+    access_key = r.secret("backupS3AccessKeyId")
+    secret_key = r.secret("backupS3SecretAccessKey")
+    if (access_key is None) != (secret_key is None):
+        r.problems.append(
+            f"{NAMESPACE}:backupS3AccessKeyId and {NAMESPACE}:backupS3SecretAccessKey go together: "
+            "set both (as secrets) or neither (the stack then creates credentials scoped to the bucket)"
+        )
+    if environment == "prod" and store == "embedded":
+        r.problem("backupStore", "embedded", "aws in prod (off-site backups must leave the host)")
+    retention = r.integer("backupRetentionDays", 1, 3650)
+    return BackupSettings(
+        schedule=r.parsed("backupSchedule", v.parse_cron, "0 2 * * *"),
+        timezone=r.parsed("backupTimezone", v.parse_timezone, "UTC"),
+        retention_days=retention,
+        keep_min=r.integer("backupKeepMin", 1, 1000),
+        memory_mb=r.integer("backupMemoryMb", 64, 65536),
+        bucket_name=r.optional("backupBucketName", v.parse_bucket_name) or f"{prefix}-backups",
+        region=r.text("backupS3Region"),
+        store=store,
+        store_image=r.parsed("backupStoreImage", v.parse_image_ref, ""),
+        access_key_id=access_key,
+        secret_access_key=secret_key,
+    )
