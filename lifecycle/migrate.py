@@ -84,44 +84,62 @@ def _status_text(current: Plan) -> str:
     return "\n".join(lines)
 
 
-def run(args: argparse.Namespace) -> int:
-    local = discover(args.migrations)
-    url = cli.database_url(args)
+def execute(
+    command: str,
+    url: str,
+    folder: Path,
+    *,
+    lock_timeout_s: float = 60.0,
+    applied: str | None = None,
+    rolled_back: str | None = None,
+) -> tuple[int, dict[str, Any], str]:
+    """Run one command: (exit code, JSON summary, human text). The CLI, the direct mode of
+    the Pulumi providers and the ops container all go through here. Raises on errors."""
+    local = discover(folder)
     with db.connect(url, application_name="escalafin-migrate") as conn:
-        if args.command == "status":
+        if command == "status":
             current = migrations.status(conn, local)
             summary = {"ok": True, "command": "status", **plan_summary(current)}
-            cli.emit(args.json, summary, _status_text(current))
-            return status_exit_code(current)
-        if args.command == "deploy":
-            result = migrations.deploy(conn, local, args.lock_timeout)
-            cli.emit(
-                args.json,
-                {
-                    "ok": True,
-                    "command": "deploy",
-                    "applied": result.applied,
-                    "count": len(result.applied),
-                    "skipped": result.already_applied,
-                    "recovered": result.recovered,
-                    "duration_ms": round(result.duration_ms, 1),
-                },
+            return status_exit_code(current), summary, _status_text(current)
+        if command == "deploy":
+            result = migrations.deploy(conn, local, lock_timeout_s)
+            summary = {
+                "ok": True,
+                "command": "deploy",
+                "applied": result.applied,
+                "count": len(result.applied),
+                "skipped": result.already_applied,
+                "recovered": result.recovered,
+                "duration_ms": round(result.duration_ms, 1),
+            }
+            text = (
                 f"{len(result.applied)} migration(s) applied, {result.already_applied} already "
-                f"applied ({result.duration_ms:.0f} ms)",
+                f"applied ({result.duration_ms:.0f} ms)"
             )
-            return cli.EXIT_OK
-        if args.applied:
-            migrations.resolve_applied(conn, local, args.applied, args.lock_timeout)
-            name, state = args.applied, "applied"
+            return cli.EXIT_OK, summary, text
+        if applied:
+            migrations.resolve_applied(conn, local, applied, lock_timeout_s)
+            name, state = applied, "applied"
+        elif rolled_back:
+            migrations.resolve_rolled_back(conn, rolled_back, lock_timeout_s)
+            name, state = rolled_back, "rolled back"
         else:
-            migrations.resolve_rolled_back(conn, args.rolled_back, args.lock_timeout)
-            name, state = args.rolled_back, "rolled back"
-        cli.emit(
-            args.json,
-            {"ok": True, "command": "resolve", "migration": name, "state": state},
-            f"migration {name} marked {state}",
-        )
-        return cli.EXIT_OK
+            raise migrations.UsageError(f"unknown command {command!r}")
+        summary = {"ok": True, "command": "resolve", "migration": name, "state": state}
+        return cli.EXIT_OK, summary, f"migration {name} marked {state}"
+
+
+def run(args: argparse.Namespace) -> int:
+    code, summary, text = execute(
+        args.command,
+        cli.database_url(args),
+        args.migrations,
+        lock_timeout_s=args.lock_timeout,
+        applied=getattr(args, "applied", None),
+        rolled_back=getattr(args, "rolled_back", None),
+    )
+    cli.emit(args.json, summary, text)
+    return code
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -300,3 +300,15 @@ def is_single_transaction(sql: str) -> bool:
     if _CONCURRENTLY.search(code):
         return False
     return not any(_NON_TRANSACTIONAL_START.match(stmt) for stmt in code.split(";"))
+
+
+def folder_hash(folder: Path) -> str:
+    """Content hash of a migrations folder (names, scripts, lock file): any new or edited
+    migration changes it, so Pulumi sees an update to apply."""
+    digest = hashlib.sha256()
+    lock = folder / LOCK_FILE
+    if lock.is_file():
+        digest.update(b"lock\0" + lock.read_bytes() + b"\0")
+    for migration in discover(folder):
+        digest.update(f"{migration.name}\0{migration.checksum}\0".encode())
+    return digest.hexdigest()

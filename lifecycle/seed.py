@@ -256,29 +256,35 @@ def _passwords(args: argparse.Namespace, users: list[SeedUser]) -> dict[str, str
     return passwords
 
 
+def execute(
+    url: str, seed_file: Path, passwords: Mapping[str, str], *, lock_timeout_s: float = 60.0
+) -> tuple[int, dict[str, Any], str]:
+    """Seed once: (exit code, JSON summary, human text); shared by the CLI, the direct mode of
+    the Pulumi provider and the ops container. Raises SeedError/ConnectionFailed on errors."""
+    users = load_seed(seed_file)
+    require_passwords(users, passwords)
+    with db.connect(url, autocommit=True, application_name="escalafin-seed") as conn:
+        result = seed(conn, users, passwords, lock_timeout_s)
+    text = f"seed {result.outcome}: {result.inserted} inserted, {result.existing} existing"
+    return cli.EXIT_OK, result.as_dict(), text
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     cli.setup_logging(args.verbose)
     try:
-        users = load_seed(args.seed_file)
-        passwords = _passwords(args, users)
-        require_passwords(users, passwords)
-        with db.connect(
-            cli.database_url(args), autocommit=True, application_name="escalafin-seed"
-        ) as conn:
-            result = seed(conn, users, passwords, args.lock_timeout)
+        passwords = _passwords(args, load_seed(args.seed_file))
+        code, summary, text = execute(
+            cli.database_url(args), args.seed_file, passwords, lock_timeout_s=args.lock_timeout
+        )
     except SeedError as exc:
         return cli.fail(args.json, exc.exit_code, str(exc))
     except db.DatabaseUrlError as exc:
         return cli.fail(args.json, cli.EXIT_USAGE, str(exc))
     except (db.ConnectionFailed, psycopg.OperationalError) as exc:
         return cli.fail(args.json, cli.EXIT_UNAVAILABLE, str(exc))
-    cli.emit(
-        args.json,
-        result.as_dict(),
-        f"seed {result.outcome}: {result.inserted} inserted, {result.existing} existing",
-    )
-    return cli.EXIT_OK
+    cli.emit(args.json, summary, text)
+    return code
 
 
 if __name__ == "__main__":

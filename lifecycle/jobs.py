@@ -1,0 +1,292 @@
+"""Run a lifecycle command against a database in one of two modes, same code behind both.
+
+- direct: in this process, psycopg to the given URL (dev: the admin port on 127.0.0.1);
+- in-network: a one-off container of the ops image on the database's internal network,
+  started through a Docker host (`unix://`, `tcp://`, `ssh://user@host` via paramiko, or the
+  environment default). Inputs (migrations folder, seed file) are copied in with
+  put_archive; the URL and passwords travel in the container's environment only (never argv
+  or labels); the JSON result is read from stdout; the container is always removed.
+
+Imports Docker lazily: the ops image runs the lifecycle without docker-py installed.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import tarfile
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final, Literal
+
+log = logging.getLogger("lifecycle.jobs")
+
+Mode = Literal["direct", "in-network"]
+MODES: Final = ("direct", "in-network")
+JOB_DIR: Final = "/tmp/escalafin-job"  # noqa: S108 (inside the throwaway container)
+JOB_LABEL: Final = "escalafin.lifecycle-job"
+DEFAULT_OPS_IMAGE: Final = "escalafin-ops:latest"
+
+
+@dataclass(frozen=True)
+class RunnerArgs:
+    """How the lifecycle reaches PostgreSQL.
+
+    mode: "direct" (psycopg from the machine running pulumi) or "in-network" (ops container).
+    docker_host: Docker endpoint for in-network jobs; None = DOCKER_HOST / local socket.
+    network: Docker network the job joins (the database's internal network).
+    ops_image: image with the lifecycle package (ops/Dockerfile).
+    timeout_s: how long a job may run before it is killed and reported as failed.
+    """
+
+    mode: Mode = "direct"
+    docker_host: str | None = None
+    network: str | None = None
+    ops_image: str = DEFAULT_OPS_IMAGE
+    timeout_s: float = 600.0
+
+    def problems(self) -> list[str]:
+        """What is wrong with these settings (empty when valid)."""
+        found: list[str] = []
+        if self.mode not in MODES:
+            found.append(f"mode is {self.mode!r}; allowed: {', '.join(MODES)}")
+        if self.mode == "in-network" and not self.network:
+            found.append("network is required in in-network mode (the database's network)")
+        if self.mode == "in-network" and not self.ops_image:
+            found.append("ops_image is required in in-network mode")
+        if self.docker_host and not self.docker_host.startswith(("unix://", "tcp://", "ssh://")):
+            found.append(
+                f"docker_host {self.docker_host!r} must start with unix://, tcp:// or ssh://"
+            )
+        if self.timeout_s <= 0:
+            found.append("timeout_s must be positive")
+        return found
+
+    @staticmethod
+    def from_dict(data: Mapping[str, Any]) -> RunnerArgs:
+        return RunnerArgs(
+            mode=data.get("mode") or "direct",
+            docker_host=data.get("docker_host") or None,
+            network=data.get("network") or None,
+            ops_image=data.get("ops_image") or DEFAULT_OPS_IMAGE,
+            timeout_s=float(data.get("timeout_s") or 600.0),
+        )
+
+
+class JobError(RuntimeError):
+    """The lifecycle command failed; the message is the command's own error (no secrets)."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+# --- the two commands ------------------------------------------------------------------------
+
+
+def run_migrations(
+    runner: RunnerArgs,
+    database_url: str,
+    folder: Path,
+    command: str = "deploy",
+    *,
+    lock_timeout_s: float = 60.0,
+    ok_codes: tuple[int, ...] = (0,),
+) -> dict[str, Any]:
+    """`lifecycle.migrate <command>` in the chosen mode; returns its JSON summary."""
+    if runner.mode == "direct":
+        from lifecycle import migrate  # noqa: PLC0415 (keep the module light to import)
+
+        return _direct(
+            lambda: migrate.execute(command, database_url, folder, lock_timeout_s=lock_timeout_s),
+            ok_codes,
+        )
+    return _in_network(
+        runner,
+        [
+            "lifecycle.migrate",
+            command,
+            "--json",
+            "--migrations",
+            f"{JOB_DIR}/migrations",
+            "--lock-timeout",
+            str(lock_timeout_s),
+        ],
+        {"DATABASE_URL": database_url},
+        _tar_folder(folder, "migrations"),
+        ok_codes,
+    )
+
+
+def run_seed(
+    runner: RunnerArgs,
+    database_url: str,
+    seed_file: Path,
+    passwords: Mapping[str, str],
+    *,
+    lock_timeout_s: float = 60.0,
+) -> dict[str, Any]:
+    """`lifecycle.seed` in the chosen mode; returns its JSON summary."""
+    from lifecycle import seed as seeding  # noqa: PLC0415
+
+    if runner.mode == "direct":
+        return _direct(
+            lambda: seeding.execute(
+                database_url, seed_file, passwords, lock_timeout_s=lock_timeout_s
+            ),
+            (0,),
+        )
+    env = {"DATABASE_URL": database_url}
+    env.update({seeding.password_env_name(k): v for k, v in passwords.items()})
+    return _in_network(
+        runner,
+        [
+            "lifecycle.seed",
+            "--json",
+            "--seed-file",
+            f"{JOB_DIR}/seed.json",
+            "--lock-timeout",
+            str(lock_timeout_s),
+        ],
+        env,
+        _tar_files({"seed.json": seed_file.read_bytes()}),
+        (0,),
+    )
+
+
+# --- direct ----------------------------------------------------------------------------------
+
+
+def _direct(
+    call: Callable[[], tuple[int, dict[str, Any], str]], ok_codes: tuple[int, ...]
+) -> dict[str, Any]:
+    from lifecycle import cli, db, migrations, seed  # noqa: PLC0415
+    from lifecycle.migration_plan import MigrationFolderError  # noqa: PLC0415
+
+    try:
+        code, summary, _text = call()
+    except migrations.MigrateError as exc:
+        raise JobError(str(exc), exc.exit_code) from None
+    except seed.SeedError as exc:
+        raise JobError(str(exc), exc.exit_code) from None
+    except (MigrationFolderError, db.DatabaseUrlError) as exc:
+        raise JobError(str(exc), cli.EXIT_USAGE) from None
+    except db.ConnectionFailed as exc:
+        raise JobError(str(exc), cli.EXIT_UNAVAILABLE) from None
+    if code not in ok_codes:
+        raise JobError(f"exit code {code}: {summary}", code)
+    return dict(summary)
+
+
+# --- in-network -------------------------------------------------------------------------------
+
+
+def _tar_files(files: Mapping[str, bytes]) -> bytes:
+    """A tar of `files` under the job directory, readable by the image's non-root user."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        dirs = {str(Path("escalafin-job", name).parent) for name in files} | {"escalafin-job"}
+        for directory in sorted(dirs):
+            info = tarfile.TarInfo(directory)
+            info.type, info.mode, info.mtime = tarfile.DIRTYPE, 0o755, int(time.time())
+            tar.addfile(info)
+        for name, data in sorted(files.items()):
+            info = tarfile.TarInfo(f"escalafin-job/{name}")
+            info.size, info.mode, info.mtime = len(data), 0o644, int(time.time())
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def _tar_folder(folder: Path, prefix: str) -> bytes:
+    if not folder.is_dir():
+        raise JobError(f"migrations folder {folder} does not exist", 2)
+    files = {
+        f"{prefix}/{path.relative_to(folder).as_posix()}": path.read_bytes()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+    files.setdefault(f"{prefix}/.keep", b"")
+    return _tar_files(files)
+
+
+def _in_network(
+    runner: RunnerArgs,
+    command: list[str],
+    env: Mapping[str, str],
+    archive: bytes,
+    ok_codes: tuple[int, ...],
+) -> dict[str, Any]:
+    import docker  # noqa: PLC0415
+    from docker.errors import DockerException  # noqa: PLC0415
+    from requests.exceptions import RequestException  # noqa: PLC0415
+
+    started = time.monotonic()
+    client = (
+        docker.DockerClient(base_url=runner.docker_host, use_ssh_client=False, timeout=120)
+        if runner.docker_host
+        else docker.from_env(timeout=120)
+    )
+    name = f"escalafin-lifecycle-{uuid.uuid4().hex[:10]}"
+    container = None
+    try:
+        container = client.containers.create(
+            runner.ops_image,
+            command,
+            name=name,
+            environment=dict(env),
+            network=runner.network,
+            labels={JOB_LABEL: command[0]},
+            detach=True,
+        )
+        container.put_archive("/tmp", archive)  # noqa: S108  # pyright: ignore[reportUnknownMemberType]
+        container.start()
+        try:
+            status = container.wait(timeout=runner.timeout_s)
+        except RequestException:
+            raise JobError(
+                f"{command[0]} job {name} did not finish within {runner.timeout_s:g}s; removed",
+                4,
+            ) from None
+        code = int(status.get("StatusCode", 1))
+        stdout = container.logs(stdout=True, stderr=False).decode(errors="replace")
+        stderr = container.logs(stdout=False, stderr=True, tail=20).decode(errors="replace")
+    except DockerException as exc:
+        raise JobError(
+            f"{command[0]} job could not run in network {runner.network!r} "
+            f"through {runner.docker_host or 'the default Docker host'}: {exc}",
+            4,
+        ) from None
+    finally:
+        if container is not None:
+            try:
+                container.remove(force=True)
+            except DockerException:
+                log.warning("could not remove lifecycle job container %s", name)
+        client.close()
+    summary = _last_json(stdout)
+    log.info(
+        "%s job in network %s: exit %d, %.1f s",
+        command[0],
+        runner.network,
+        code,
+        time.monotonic() - started,
+    )
+    if code in ok_codes and summary is not None and summary.get("ok"):
+        return summary
+    message = summary.get("error") if summary else None
+    raise JobError(str(message or f"exit code {code}; last output:\n{stderr.strip()}"), code)
+
+
+def _last_json(stdout: str) -> dict[str, Any] | None:
+    for line in reversed(stdout.strip().splitlines()):
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(value, dict):
+            return dict(value)  # pyright: ignore[reportUnknownArgumentType]
+    return None
