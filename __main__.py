@@ -1,7 +1,7 @@
 """EscalaFin on a Docker host: `pulumi up --stack dev|prod`.
 
-    config ─▶ settings ─▶ EscalaFin: networks · app image · postgres · redis
-                                     · migrations → seed · app · backups
+config ─▶ settings ─▶ EscalaFin: networks · app image · postgres · redis
+                                 · migrations → seed · app · backups
 """
 
 import pulumi

@@ -49,7 +49,8 @@ class AppService(pulumi.ComponentResource):
         super().__init__("escalafin:index:AppService", name, None, opts)
         s = args.settings
         self.cache_volume = data_volume(
-            "app-cache", f"{args.name_prefix}-app-cache", parent=self, protect=False)
+            "app-cache", f"{args.name_prefix}-app-cache", parent=self, protect=False
+        )
 
         plain: dict[str, pulumi.Input[str]] = {
             "NODE_ENV": "production",
@@ -76,16 +77,25 @@ class AppService(pulumi.ComponentResource):
             image=args.image,
             user=APP_USER,
             envs=env_list(plain, secret),
-            volumes=[docker.ContainerVolumeArgs(volume_name=self.cache_volume.name,
-                                                container_path=CACHE_PATH)],
+            volumes=[
+                docker.ContainerVolumeArgs(
+                    volume_name=self.cache_volume.name, container_path=CACHE_PATH
+                )
+            ],
             networks_advanced=[
                 docker.ContainerNetworksAdvancedArgs(name=args.internal_network),
                 docker.ContainerNetworksAdvancedArgs(name=args.public_network),
             ],
-            ports=[docker.ContainerPortArgs(internal=s.port, external=s.host_port,
-                                            ip=s.bind_address)],
-            healthcheck=healthcheck(h.command, interval=h.interval, timeout=h.timeout,
-                                    retries=h.retries, start_period=h.start_period),
+            ports=[
+                docker.ContainerPortArgs(internal=s.port, external=s.host_port, ip=s.bind_address)
+            ],
+            healthcheck=healthcheck(
+                h.command,
+                interval=h.interval,
+                timeout=h.timeout,
+                retries=h.retries,
+                start_period=h.start_period,
+            ),
             restart=args.restart_policy,
             memory=s.memory_mb,
             stop_timeout=30,

@@ -40,7 +40,9 @@ class AppImage(pulumi.ComponentResource):
                 platform=b.platform,
                 args={"BASE_IMAGE": b.base_image, **b.build_args},
                 builder_version=docker.BuilderVersion.BUILDER_BUILD_KIT,
-                cache_from=docker.CacheFromArgs(images=list(b.cache_from)) if b.cache_from else None,
+                cache_from=docker.CacheFromArgs(images=list(b.cache_from))
+                if b.cache_from
+                else None,
             ),
             skip_push=True,
             build_on_preview=False,

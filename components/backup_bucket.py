@@ -48,30 +48,46 @@ class BackupBucket(pulumi.ComponentResource):
         s = args.settings
         child = pulumi.ResourceOptions(parent=self, provider=args.provider)
         self.bucket = aws.s3.Bucket(
-            "bucket", bucket=s.bucket_name, force_destroy=not args.protect,
-            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(protect=args.protect)))
+            "bucket",
+            bucket=s.bucket_name,
+            force_destroy=not args.protect,
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(protect=args.protect)),
+        )
         bucket_id = self.bucket.id
         aws.s3.BucketVersioning(
-            "versioning", bucket=bucket_id,
+            "versioning",
+            bucket=bucket_id,
             versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(
-                status="Enabled"),
-            opts=child)
+                status="Enabled"
+            ),
+            opts=child,
+        )
         expire_after = s.retention_days + EXPIRY_GRACE_DAYS
         aws.s3.BucketLifecycleConfiguration(
-            "lifecycle", bucket=bucket_id,
-            rules=[aws.s3.BucketLifecycleConfigurationRuleArgs(
-                id="expire-old-backups",
-                status="Enabled",
-                filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
-                expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=expire_after),
-                noncurrent_version_expiration=(
-                    aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
-                        noncurrent_days=s.retention_days)),
-                abort_incomplete_multipart_upload=(
-                    aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
-                        days_after_initiation=1)),
-            )],
-            opts=child)
+            "lifecycle",
+            bucket=bucket_id,
+            rules=[
+                aws.s3.BucketLifecycleConfigurationRuleArgs(
+                    id="expire-old-backups",
+                    status="Enabled",
+                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+                    expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(
+                        days=expire_after
+                    ),
+                    noncurrent_version_expiration=(
+                        aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+                            noncurrent_days=s.retention_days
+                        )
+                    ),
+                    abort_incomplete_multipart_upload=(
+                        aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
+                            days_after_initiation=1
+                        )
+                    ),
+                )
+            ],
+            opts=child,
+        )
         if args.hardened:
             self._harden(bucket_id, self.bucket.arn, child)
         self.access_key_id = None
@@ -82,61 +98,92 @@ class BackupBucket(pulumi.ComponentResource):
         self.arn = self.bucket.arn
         self.register_outputs({"name": self.name})
 
-    def _harden(self, bucket_id: pulumi.Output[str], arn: pulumi.Output[str],
-                child: pulumi.ResourceOptions) -> None:
+    def _harden(
+        self, bucket_id: pulumi.Output[str], arn: pulumi.Output[str], child: pulumi.ResourceOptions
+    ) -> None:
         aws.s3.BucketServerSideEncryptionConfiguration(
-            "encryption", bucket=bucket_id,
-            rules=[aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                apply_server_side_encryption_by_default=(
-                    aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                        sse_algorithm="AES256")),
-                bucket_key_enabled=True,
-            )],
-            opts=child)
+            "encryption",
+            bucket=bucket_id,
+            rules=[
+                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                    apply_server_side_encryption_by_default=(
+                        aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                            sse_algorithm="AES256"
+                        )
+                    ),
+                    bucket_key_enabled=True,
+                )
+            ],
+            opts=child,
+        )
         block = aws.s3.BucketPublicAccessBlock(
-            "public-access-block", bucket=bucket_id,
-            block_public_acls=True, block_public_policy=True,
-            ignore_public_acls=True, restrict_public_buckets=True,
-            opts=child)
+            "public-access-block",
+            bucket=bucket_id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=child,
+        )
         aws.s3.BucketPolicy(
-            "tls-only", bucket=bucket_id,
+            "tls-only",
+            bucket=bucket_id,
             policy=arn.apply(tls_only_policy),
-            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[block])))
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[block])),
+        )
 
-    def _credentials(self, bucket_name: str, arn: pulumi.Output[str],
-                     child: pulumi.ResourceOptions) -> None:
+    def _credentials(
+        self, bucket_name: str, arn: pulumi.Output[str], child: pulumi.ResourceOptions
+    ) -> None:
         user = aws.iam.User("agent", name=f"{bucket_name}-agent", opts=child)
         aws.iam.UserPolicy(
-            "agent-policy", user=user.name, policy=arn.apply(agent_policy), opts=child)
+            "agent-policy", user=user.name, policy=arn.apply(agent_policy), opts=child
+        )
         key = aws.iam.AccessKey("agent-key", user=user.name, opts=child)
         self.access_key_id = key.id
         self.secret_access_key = pulumi.Output.secret(key.secret)
 
 
 def tls_only_policy(arn: str) -> str:
-    return json.dumps({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Sid": "DenyInsecureTransport",
-            "Effect": "Deny",
-            "Principal": "*",
-            "Action": "s3:*",
-            "Resource": [arn, f"{arn}/*"],
-            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-        }],
-    })
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "DenyInsecureTransport",
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "s3:*",
+                    "Resource": [arn, f"{arn}/*"],
+                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                }
+            ],
+        }
+    )
 
 
 def agent_policy(arn: str) -> str:
     """Least privilege for the backup agent: list, read, write, prune; nothing else."""
-    return json.dumps({
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Effect": "Allow", "Action": ["s3:ListBucket", "s3:GetBucketLocation"],
-             "Resource": arn},
-            {"Effect": "Allow",
-             "Action": ["s3:PutObject", "s3:GetObject", "s3:DeleteObject",
-                        "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
-             "Resource": f"{arn}/*"},
-        ],
-    })
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Action": ["s3:ListBucket", "s3:GetBucketLocation"],
+                    "Resource": arn,
+                },
+                {
+                    "Effect": "Allow",
+                    "Action": [
+                        "s3:PutObject",
+                        "s3:GetObject",
+                        "s3:DeleteObject",
+                        "s3:AbortMultipartUpload",
+                        "s3:ListMultipartUploadParts",
+                    ],
+                    "Resource": f"{arn}/*",
+                },
+            ],
+        }
+    )

@@ -28,27 +28,49 @@ class Cache(pulumi.ComponentResource):
     url: pulumi.Output[str]
     """Secret REDIS_URL for containers on the internal network."""
 
-    def __init__(self, name: str, args: CacheArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, name: str, args: CacheArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
         super().__init__("escalafin:index:Cache", name, None, opts)
         s = args.settings
         self.data_volume = data_volume(
-            "redis-data", f"{args.name_prefix}-redis-data", parent=self, protect=args.protect_data)
+            "redis-data", f"{args.name_prefix}-redis-data", parent=self, protect=args.protect_data
+        )
         image = docker.RemoteImage(
-            "redis-image", name=s.image, keep_locally=True, opts=pulumi.ResourceOptions(parent=self))
+            "redis-image", name=s.image, keep_locally=True, opts=pulumi.ResourceOptions(parent=self)
+        )
         self.container = docker.Container(
             "redis",
             name=f"{args.name_prefix}-redis",
             image=image.image_id,
-            command=["redis-server", "--appendonly", "yes", "--appendfsync", "everysec",
-                     "--requirepass", args.password],
+            command=[
+                "redis-server",
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "everysec",
+                "--requirepass",
+                args.password,
+            ],
             # redis-cli reads REDISCLI_AUTH, so the healthcheck carries no password itself.
             envs=env_list({}, {"REDISCLI_AUTH": args.password}),
-            volumes=[docker.ContainerVolumeArgs(volume_name=self.data_volume.name,
-                                                container_path="/data")],
-            networks_advanced=[docker.ContainerNetworksAdvancedArgs(
-                name=args.internal_network, aliases=[INTERNAL_ALIASES["redis"]])],
-            healthcheck=healthcheck(["CMD-SHELL", "redis-cli ping | grep -q PONG"],
-                                    interval="10s", timeout="5s", retries=5, start_period="5s"),
+            volumes=[
+                docker.ContainerVolumeArgs(
+                    volume_name=self.data_volume.name, container_path="/data"
+                )
+            ],
+            networks_advanced=[
+                docker.ContainerNetworksAdvancedArgs(
+                    name=args.internal_network, aliases=[INTERNAL_ALIASES["redis"]]
+                )
+            ],
+            healthcheck=healthcheck(
+                ["CMD-SHELL", "redis-cli ping | grep -q PONG"],
+                interval="10s",
+                timeout="5s",
+                retries=5,
+                start_period="5s",
+            ),
             restart=args.restart_policy,
             memory=s.memory_mb,
             labels=labels(args.name_prefix, "redis"),
@@ -56,6 +78,9 @@ class Cache(pulumi.ComponentResource):
             wait_timeout=120,
             opts=container_options(self),
         )
-        self.url = pulumi.Output.secret(pulumi.Output.concat(
-            "redis://:", args.password, "@", INTERNAL_ALIASES["redis"], ":6379/0"))
+        self.url = pulumi.Output.secret(
+            pulumi.Output.concat(
+                "redis://:", args.password, "@", INTERNAL_ALIASES["redis"], ":6379/0"
+            )
+        )
         self.register_outputs({"container": self.container.name})

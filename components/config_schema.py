@@ -33,8 +33,16 @@ class Key:
         return dict(self.by_env).get(environment, self.default)
 
 
-def _k(name: str, kind: Kind, description: str, default: str | None = None, *,
-       dev: str | None = None, prod: str | None = None, secret: bool = False) -> Key:
+def _k(
+    name: str,
+    kind: Kind,
+    description: str,
+    default: str | None = None,
+    *,
+    dev: str | None = None,
+    prod: str | None = None,
+    secret: bool = False,
+) -> Key:
     by_env: list[tuple[Environment, str]] = []
     if dev is not None:
         by_env.append(("dev", dev))
@@ -46,40 +54,89 @@ def _k(name: str, kind: Kind, description: str, default: str | None = None, *,
 KEYS: tuple[Key, ...] = (
     # --- stack-wide
     _k("environment", "string", "Deployment environment: dev or prod. Defaults to the stack name."),
-    _k("namePrefix", "string", "Prefix of every Docker object's name. Default: escalafin-<environment>."),
-    _k("restartPolicy", "string", "Container restart policy: no, on-failure, always, unless-stopped.",
-       "unless-stopped"),
+    _k(
+        "namePrefix",
+        "string",
+        "Prefix of every Docker object's name. Default: escalafin-<environment>.",
+    ),
+    _k(
+        "restartPolicy",
+        "string",
+        "Container restart policy: no, on-failure, always, unless-stopped.",
+        "unless-stopped",
+    ),
     # --- images
     _k("postgresImage", "string", "PostgreSQL server image.", "postgres:17-alpine"),
-    _k("postgresMajor", "integer", "PostgreSQL major version; the ops image installs the matching "
-       "postgresql-client so pg_dump always matches the server.", "17"),
+    _k(
+        "postgresMajor",
+        "integer",
+        "PostgreSQL major version; the ops image installs the matching "
+        "postgresql-client so pg_dump always matches the server.",
+        "17",
+    ),
     _k("redisImage", "string", "Redis server image.", "redis:7-alpine"),
-    _k("opsBaseImage", "string", "Base image (Python slim on Debian trixie) of the ops image that runs "
-       "migrations, the seed and backups.", "python:3.13-slim"),
+    _k(
+        "opsBaseImage",
+        "string",
+        "Base image (Python slim on Debian trixie) of the ops image that runs "
+        "migrations, the seed and backups.",
+        "python:3.13-slim",
+    ),
     # --- app build
     _k("appContext", "string", "Build context of the app image, relative to the project.", "app"),
-    _k("appDockerfile", "string", "Dockerfile of the app image, relative to appContext.", "Dockerfile"),
+    _k(
+        "appDockerfile",
+        "string",
+        "Dockerfile of the app image, relative to appContext.",
+        "Dockerfile",
+    ),
     _k("appTarget", "string", "Multi-stage target of the app image.", "runner"),
-    _k("appPlatform", "string", "Build platform such as linux/amd64; empty = the Docker host's.", ""),
+    _k(
+        "appPlatform",
+        "string",
+        "Build platform such as linux/amd64; empty = the Docker host's.",
+        "",
+    ),
     _k("appBaseImage", "string", "Passed to the app build as BASE_IMAGE.", "python:3.13-slim"),
     _k("appBuildArgs", "array", 'Extra build args as ["NAME=value", ...].', "[]"),
     _k("appCacheFrom", "array", "Images to use as build cache sources.", "[]"),
-    _k("appImageName", "string", "Local name of the built app image. Default: <namePrefix>-app:latest."),
+    _k(
+        "appImageName",
+        "string",
+        "Local name of the built app image. Default: <namePrefix>-app:latest.",
+    ),
     _k("appVersion", "string", "Version reported by the app (APP_VERSION).", "1.0.0"),
     # --- app runtime
     _k("appPort", "integer", "Port the app listens on inside its container.", "3000"),
     _k("appHostPort", "integer", "Host port the app is published on.", "3000"),
-    _k("appBindAddress", "string", "Host address the app port is bound to.", dev="127.0.0.1",
-       prod="0.0.0.0"),  # noqa: S104 - prod publishes the app behind the host's proxy
-    _k("appPublicUrl", "string", "Public URL of the app (NEXTAUTH_URL, appUrl). "
-       "Default: http://localhost:<appHostPort>."),
+    _k(
+        "appBindAddress",
+        "string",
+        "Host address the app port is bound to.",
+        dev="127.0.0.1",
+        prod="0.0.0.0",  # noqa: S104 - prod publishes behind the host's reverse proxy
+    ),
+    _k(
+        "appPublicUrl",
+        "string",
+        "Public URL of the app (NEXTAUTH_URL, appUrl). Default: http://localhost:<appHostPort>.",
+    ),
     _k("appEnv", "array", 'Extra plain environment for the app as ["NAME=value", ...].', "[]"),
     _k("appMemoryMb", "integer", "Memory limit of the app container in MB.", "1024"),
-    _k("healthPath", "string", "Path of the health endpoint the healthcheck and monitors call.",
-       "/api/health"),
-    _k("appHealthcheckCommand", "array", "App healthcheck command in exec form. Default: a Python "
-       "one-liner that GETs http://127.0.0.1:<appPort><healthPath> (slim images have no curl/wget); "
-       "for a Node image use node -e with fetch (README).", "[]"),
+    _k(
+        "healthPath",
+        "string",
+        "Path of the health endpoint the healthcheck and monitors call.",
+        "/api/health",
+    ),
+    _k(
+        "appHealthcheckCommand",
+        "array",
+        "App healthcheck command in exec form. Default: a Python one-liner that GETs "
+        "http://127.0.0.1:<appPort><healthPath> (slim images have no curl/wget); "
+        "for a Node image use node -e with fetch (README).",
+        "[]",
+    ),
     _k("healthInterval", "string", "App healthcheck interval.", "30s"),
     _k("healthTimeout", "string", "App healthcheck timeout.", "10s"),
     _k("healthRetries", "integer", "App healthcheck retries before unhealthy.", "3"),
@@ -87,48 +144,109 @@ KEYS: tuple[Key, ...] = (
     # --- database and cache
     _k("databaseName", "string", "PostgreSQL database name.", "escalafin"),
     _k("databaseUser", "string", "PostgreSQL user.", "escalafin"),
-    _k("databasePassword", "string", "PostgreSQL password (secret). Generated when unset.",
-       secret=True),
+    _k(
+        "databasePassword",
+        "string",
+        "PostgreSQL password (secret). Generated when unset.",
+        secret=True,
+    ),
     _k("databaseMemoryMb", "integer", "Memory limit of the PostgreSQL container in MB.", "1024"),
-    _k("databaseAdminPortEnabled", "boolean", "Publish PostgreSQL on 127.0.0.1 for admin tools and the "
-       "direct lifecycle mode. Default: on in dev, off in prod.", dev="true", prod="false"),
-    _k("databaseAdminPort", "integer", "Host port of the PostgreSQL admin endpoint (127.0.0.1 only).",
-       "5432"),
+    _k(
+        "databaseAdminPortEnabled",
+        "boolean",
+        "Publish PostgreSQL on 127.0.0.1 for admin tools and the "
+        "direct lifecycle mode. Default: on in dev, off in prod.",
+        dev="true",
+        prod="false",
+    ),
+    _k(
+        "databaseAdminPort",
+        "integer",
+        "Host port of the PostgreSQL admin endpoint (127.0.0.1 only).",
+        "5432",
+    ),
     _k("redisPassword", "string", "Redis password (secret). Generated when unset.", secret=True),
     _k("redisMemoryMb", "integer", "Memory limit of the Redis container in MB.", "256"),
     # --- app secrets
     _k("nextauthSecret", "string", "NEXTAUTH_SECRET (secret). Generated when unset.", secret=True),
-    _k("seedAdminPassword", "string", "Password of the seeded admin user (secret). Generated when unset.",
-       secret=True),
-    _k("seedAdvisorPassword", "string", "Password of the seeded advisor user (secret). Generated when "
-       "unset.", secret=True),
-    _k("seedClientPassword", "string", "Password of the seeded client user (secret). Generated when "
-       "unset.", secret=True),
+    _k(
+        "seedAdminPassword",
+        "string",
+        "Password of the seeded admin user (secret). Generated when unset.",
+        secret=True,
+    ),
+    _k(
+        "seedAdvisorPassword",
+        "string",
+        "Password of the seeded advisor user (secret). Generated when unset.",
+        secret=True,
+    ),
+    _k(
+        "seedClientPassword",
+        "string",
+        "Password of the seeded client user (secret). Generated when unset.",
+        secret=True,
+    ),
     # --- lifecycle
-    _k("lifecycleMode", "string", "How migrations and the seed reach PostgreSQL: direct (psycopg to the "
-       "admin port) or in-network (a one-off ops container). Default: direct in dev, in-network in "
-       "prod.", dev="direct", prod="in-network"),
+    _k(
+        "lifecycleMode",
+        "string",
+        "How migrations and the seed reach PostgreSQL: direct (psycopg to the "
+        "admin port) or in-network (a one-off ops container). "
+        "Default: direct in dev, in-network in prod.",
+        dev="direct",
+        prod="in-network",
+    ),
     # --- backups
     _k("backupSchedule", "string", "Cron expression of scheduled backups.", "0 2 * * *"),
     _k("backupTimezone", "string", "IANA time zone the schedule is read in.", "UTC"),
     _k("backupRetentionDays", "integer", "Backups older than this many days are pruned.", "7"),
     _k("backupKeepMin", "integer", "Never prune below this many newest backups.", "3"),
     _k("backupMemoryMb", "integer", "Memory limit of the backup agent container in MB.", "512"),
-    _k("backupBucketName", "string", "S3 bucket for off-site backups. Default: <namePrefix>-backups."),
+    _k(
+        "backupBucketName",
+        "string",
+        "S3 bucket for off-site backups. Default: <namePrefix>-backups.",
+    ),
     _k("backupS3Region", "string", "Region of the backup bucket.", "us-east-1"),
-    _k("backupStore", "string", "Where the backup bucket lives: aws, or embedded (an S3-compatible "
-       "container in the stack). Default: embedded in dev, aws in prod.", dev="embedded", prod="aws"),
-    _k("backupStoreImage", "string", "Image of the embedded S3-compatible store.", "minio/minio:latest"),
-    _k("backupS3AccessKeyId", "string", "Access key id the backup agent uploads with (secret). "
-       "Default: the stack creates an IAM user limited to the bucket.", secret=True),
-    _k("backupS3SecretAccessKey", "string", "Secret access key the backup agent uploads with (secret). "
-       "Set together with backupS3AccessKeyId.", secret=True),
+    _k(
+        "backupStore",
+        "string",
+        "Where the backup bucket lives: aws, or embedded (an S3-compatible "
+        "container in the stack). Default: embedded in dev, aws in prod.",
+        dev="embedded",
+        prod="aws",
+    ),
+    _k(
+        "backupStoreImage",
+        "string",
+        "Image of the embedded S3-compatible store.",
+        "minio/minio:latest",
+    ),
+    _k(
+        "backupS3AccessKeyId",
+        "string",
+        "Access key id the backup agent uploads with (secret). "
+        "Default: the stack creates an IAM user limited to the bucket.",
+        secret=True,
+    ),
+    _k(
+        "backupS3SecretAccessKey",
+        "string",
+        "Secret access key the backup agent uploads with (secret). "
+        "Set together with backupS3AccessKeyId.",
+        secret=True,
+    ),
     # --- optional integrations (each group all-or-nothing)
     _k("storageS3Bucket", "string", "App file storage: S3 bucket (AWS_BUCKET_NAME)."),
     _k("storageS3Region", "string", "App file storage: region (AWS_REGION)."),
     _k("storageS3AccessKeyId", "string", "App file storage: access key id (secret).", secret=True),
-    _k("storageS3SecretAccessKey", "string", "App file storage: secret access key (secret).",
-       secret=True),
+    _k(
+        "storageS3SecretAccessKey",
+        "string",
+        "App file storage: secret access key (secret).",
+        secret=True,
+    ),
     _k("openpayMerchantId", "string", "Payments (Openpay): merchant id."),
     _k("openpayPublicKey", "string", "Payments (Openpay): public key."),
     _k("openpayPrivateKey", "string", "Payments (Openpay): private key (secret).", secret=True),

@@ -76,8 +76,10 @@ def env_list(
     secret: Mapping[str, pulumi.Input[str]] | None = None,
 ) -> list[pulumi.Input[str]]:
     """NAME=value strings; secret values stay Pulumi secrets inside the list."""
-    entries: list[pulumi.Input[str]] = [f"{k}={v}" if isinstance(v, str) else
-                                        pulumi.Output.concat(k, "=", v) for k, v in plain.items()]
+    entries: list[pulumi.Input[str]] = [
+        f"{k}={v}" if isinstance(v, str) else pulumi.Output.concat(k, "=", v)
+        for k, v in plain.items()
+    ]
     for key, value in (secret or {}).items():
         entries.append(pulumi.Output.secret(pulumi.Output.concat(key, "=", value)))
     return entries

@@ -35,12 +35,16 @@ class Credentials(pulumi.ComponentResource):
         s = args.settings
         self.generated = {}
 
-        def given_or_random(key: str, value: pulumi.Output[str] | None, length: int,
-                            special: bool = False) -> pulumi.Output[str]:
+        def given_or_random(
+            key: str, value: pulumi.Output[str] | None, length: int, special: bool = False
+        ) -> pulumi.Output[str]:
             if value is not None:
                 return pulumi.Output.secret(value)
             password = random.RandomPassword(
-                key, length=length, special=special, override_special="-_.~" if special else None,
+                key,
+                length=length,
+                special=special,
+                override_special="-_.~" if special else None,
                 opts=pulumi.ResourceOptions(parent=self),
             )
             # The engine marks `result` secret, but only the engine: say it here too, so the

@@ -52,21 +52,31 @@ class Database(pulumi.ComponentResource):
         s = args.settings
         prefix = args.name_prefix
         self.data_volume = data_volume(
-            "postgres-data", f"{prefix}-postgres-data", parent=self, protect=args.protect_data)
+            "postgres-data", f"{prefix}-postgres-data", parent=self, protect=args.protect_data
+        )
         self.backups_volume = data_volume(
-            "postgres-backups", f"{prefix}-postgres-backups", parent=self,
-            protect=args.protect_data)
+            "postgres-backups", f"{prefix}-postgres-backups", parent=self, protect=args.protect_data
+        )
         image = docker.RemoteImage(
-            "postgres-image", name=s.image, keep_locally=True,
-            opts=pulumi.ResourceOptions(parent=self))
+            "postgres-image",
+            name=s.image,
+            keep_locally=True,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
 
-        networks = [docker.ContainerNetworksAdvancedArgs(
-            name=args.internal_network, aliases=[INTERNAL_ALIASES["postgres"]])]
+        networks = [
+            docker.ContainerNetworksAdvancedArgs(
+                name=args.internal_network, aliases=[INTERNAL_ALIASES["postgres"]]
+            )
+        ]
         ports: list[docker.ContainerPortArgs] = []
         if s.admin_endpoint is not None and args.admin_network is not None:
             networks.append(docker.ContainerNetworksAdvancedArgs(name=args.admin_network))
-            ports.append(docker.ContainerPortArgs(
-                internal=5432, external=s.admin_endpoint.port, ip=s.admin_endpoint.host))
+            ports.append(
+                docker.ContainerPortArgs(
+                    internal=5432, external=s.admin_endpoint.port, ip=s.admin_endpoint.host
+                )
+            )
 
         self.container = docker.Container(
             "postgres",
@@ -77,16 +87,22 @@ class Database(pulumi.ComponentResource):
                 {"POSTGRES_PASSWORD": args.password},
             ),
             volumes=[
-                docker.ContainerVolumeArgs(volume_name=self.data_volume.name,
-                                           container_path=DATA_PATH),
-                docker.ContainerVolumeArgs(volume_name=self.backups_volume.name,
-                                           container_path=BACKUP_PATH),
+                docker.ContainerVolumeArgs(
+                    volume_name=self.data_volume.name, container_path=DATA_PATH
+                ),
+                docker.ContainerVolumeArgs(
+                    volume_name=self.backups_volume.name, container_path=BACKUP_PATH
+                ),
             ],
             networks_advanced=networks,
             ports=ports,
             healthcheck=healthcheck(
                 ["CMD-SHELL", f"pg_isready -U {s.user} -d {s.name} -h 127.0.0.1 -p 5432"],
-                interval="10s", timeout="5s", retries=5, start_period="30s"),
+                interval="10s",
+                timeout="5s",
+                retries=5,
+                start_period="30s",
+            ),
             restart=args.restart_policy,
             memory=s.memory_mb,
             # postgres stops on SIGINT (fast shutdown); give it time to checkpoint.
@@ -100,14 +116,30 @@ class Database(pulumi.ComponentResource):
         )
 
         def dsn(host: str, port: int) -> pulumi.Output[str]:
-            return pulumi.Output.secret(pulumi.Output.concat(
-                "postgresql://", s.user, ":", args.password, "@", host, ":", str(port), "/", s.name))
+            return pulumi.Output.secret(
+                pulumi.Output.concat(
+                    "postgresql://",
+                    s.user,
+                    ":",
+                    args.password,
+                    "@",
+                    host,
+                    ":",
+                    str(port),
+                    "/",
+                    s.name,
+                )
+            )
 
         self.internal_url = dsn(INTERNAL_ALIASES["postgres"], 5432)
-        self.admin_url = dsn(s.admin_endpoint.host, s.admin_endpoint.port) if s.admin_endpoint else None
+        self.admin_url = (
+            dsn(s.admin_endpoint.host, s.admin_endpoint.port) if s.admin_endpoint else None
+        )
         self.admin_endpoint = str(s.admin_endpoint) if s.admin_endpoint else None
         self.identity = pulumi.Output.concat(self.container.id, "/", self.data_volume.name)
-        self.register_outputs({
-            "container": self.container.name,
-            "adminEndpoint": self.admin_endpoint,
-        })
+        self.register_outputs(
+            {
+                "container": self.container.name,
+                "adminEndpoint": self.admin_endpoint,
+            }
+        )

@@ -47,31 +47,69 @@ class EscalaFin(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
 
         credentials = Credentials("credentials", CredentialsArgs(s), child)
-        networks = Networks("networks", NetworksArgs(
-            s.name_prefix, admin_network=s.database.admin_endpoint is not None), child)
+        networks = Networks(
+            "networks",
+            NetworksArgs(s.name_prefix, admin_network=s.database.admin_endpoint is not None),
+            child,
+        )
         image = AppImage("app-image", AppImageArgs(s.app.build), child)
 
-        database = Database("database", DatabaseArgs(
-            settings=s.database, name_prefix=s.name_prefix, restart_policy=s.restart_policy,
-            password=credentials.database_password, internal_network=networks.internal.name,
-            admin_network=networks.admin.name if networks.admin else None,
-            protect_data=s.is_prod), child)
-        cache = Cache("cache", CacheArgs(
-            settings=s.cache, name_prefix=s.name_prefix, restart_policy=s.restart_policy,
-            password=credentials.redis_password, internal_network=networks.internal.name,
-            protect_data=s.is_prod), child)
+        database = Database(
+            "database",
+            DatabaseArgs(
+                settings=s.database,
+                name_prefix=s.name_prefix,
+                restart_policy=s.restart_policy,
+                password=credentials.database_password,
+                internal_network=networks.internal.name,
+                admin_network=networks.admin.name if networks.admin else None,
+                protect_data=s.is_prod,
+            ),
+            child,
+        )
+        cache = Cache(
+            "cache",
+            CacheArgs(
+                settings=s.cache,
+                name_prefix=s.name_prefix,
+                restart_policy=s.restart_policy,
+                password=credentials.redis_password,
+                internal_network=networks.internal.name,
+                protect_data=s.is_prod,
+            ),
+            child,
+        )
 
-        app = AppService("app", AppServiceArgs(
-            settings=s.app, environment=s.environment, name_prefix=s.name_prefix,
-            restart_policy=s.restart_policy, image=image.repo_digest,
-            database_url=database.internal_url, redis_url=cache.url,
-            nextauth_secret=credentials.nextauth_secret, integrations=s.integrations,
-            internal_network=networks.internal.name, public_network=networks.public.name,
-            protect_data=s.is_prod, depends_on=[database.container, cache.container]), child)
+        app = AppService(
+            "app",
+            AppServiceArgs(
+                settings=s.app,
+                environment=s.environment,
+                name_prefix=s.name_prefix,
+                restart_policy=s.restart_policy,
+                image=image.repo_digest,
+                database_url=database.internal_url,
+                redis_url=cache.url,
+                nextauth_secret=credentials.nextauth_secret,
+                integrations=s.integrations,
+                internal_network=networks.internal.name,
+                public_network=networks.public.name,
+                protect_data=s.is_prod,
+                depends_on=[database.container, cache.container],
+            ),
+            child,
+        )
 
-        bucket = BackupBucket("backup-bucket", BackupBucketArgs(
-            settings=s.backup, hardened=s.backup.store == "aws", protect=s.is_prod,
-            create_credentials=s.backup.store == "aws" and s.backup.access_key_id is None), child)
+        bucket = BackupBucket(
+            "backup-bucket",
+            BackupBucketArgs(
+                settings=s.backup,
+                hardened=s.backup.store == "aws",
+                protect=s.is_prod,
+                create_credentials=s.backup.store == "aws" and s.backup.access_key_id is None,
+            ),
+            child,
+        )
 
         self.app_url = app.url
         self.health_url = app.health_url
@@ -88,9 +126,11 @@ class EscalaFin(pulumi.ComponentResource):
             "timeoutSeconds": 10,
         }
         self.generated_secrets = credentials.generated
-        self.register_outputs({
-            "appUrl": self.app_url,
-            "healthUrl": self.health_url,
-            "imageDigest": self.image_digest,
-            "backupBucket": self.backup_bucket,
-        })
+        self.register_outputs(
+            {
+                "appUrl": self.app_url,
+                "healthUrl": self.health_url,
+                "imageDigest": self.image_digest,
+                "backupBucket": self.backup_bucket,
+            }
+        )

@@ -35,14 +35,29 @@ class Networks(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         labels = [docker.NetworkLabelArgs(label="escalafin.managed-by", value="pulumi")]
         self.internal = docker.Network(
-            "internal", name=f"{args.name_prefix}-internal", internal=True, labels=labels,
-            opts=child)
+            "internal",
+            name=f"{args.name_prefix}-internal",
+            internal=True,
+            labels=labels,
+            opts=child,
+        )
         self.public = docker.Network(
-            "public", name=f"{args.name_prefix}-public", internal=False, labels=labels, opts=child)
-        self.admin = docker.Network(
-            "admin", name=f"{args.name_prefix}-admin", internal=False, labels=labels, opts=child,
-        ) if args.admin_network else None
-        self.register_outputs({
-            "internal": self.internal.name,
-            "public": self.public.name,
-        })
+            "public", name=f"{args.name_prefix}-public", internal=False, labels=labels, opts=child
+        )
+        self.admin = (
+            docker.Network(
+                "admin",
+                name=f"{args.name_prefix}-admin",
+                internal=False,
+                labels=labels,
+                opts=child,
+            )
+            if args.admin_network
+            else None
+        )
+        self.register_outputs(
+            {
+                "internal": self.internal.name,
+                "public": self.public.name,
+            }
+        )

@@ -28,7 +28,8 @@ class ConfigError(Exception):
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
         super().__init__(
-            "invalid stack configuration:\n  - " + "\n  - ".join(problems)
+            "invalid stack configuration:\n  - "
+            + "\n  - ".join(problems)
             + "\nSet values with `pulumi config set escalafin:<key> <value>` "
             "(secrets with --secret); Pulumi.yaml documents every key."
         )
@@ -241,14 +242,17 @@ def _environment(source: ConfigSource, stack: str) -> Environment:
     for env in ENVIRONMENTS:
         if raw == env:
             return env
-    raise ConfigError([
-        f"{NAMESPACE}:environment = {raw!r}: expected one of {', '.join(ENVIRONMENTS)} "
-        "(set it in the stack file, or name the stack dev or prod)"
-    ])
+    raise ConfigError(
+        [
+            f"{NAMESPACE}:environment = {raw!r}: expected one of {', '.join(ENVIRONMENTS)} "
+            "(set it in the stack file, or name the stack dev or prod)"
+        ]
+    )
 
 
-def load(source: ConfigSource | None = None, stack: str | None = None,
-         docker_host: str | None = None) -> Settings:
+def load(
+    source: ConfigSource | None = None, stack: str | None = None, docker_host: str | None = None
+) -> Settings:
     """Read and validate the whole stack config; raise ConfigError listing every problem."""
     if source is None:
         source = PulumiConfig()
@@ -257,10 +261,16 @@ def load(source: ConfigSource | None = None, stack: str | None = None,
     environment = _environment(source, stack)
     r = _Reader(source, environment)
 
-    prefix = r.parsed("namePrefix", v.parse_resource_prefix, "escalafin") if source.raw(
-        "namePrefix") else f"escalafin-{environment}"
-    restart = r.parsed("restartPolicy", lambda s: v.parse_choice(
-        s, ("no", "on-failure", "always", "unless-stopped")), "unless-stopped")
+    prefix = (
+        r.parsed("namePrefix", v.parse_resource_prefix, "escalafin")
+        if source.raw("namePrefix")
+        else f"escalafin-{environment}"
+    )
+    restart = r.parsed(
+        "restartPolicy",
+        lambda s: v.parse_choice(s, ("no", "on-failure", "always", "unless-stopped")),
+        "unless-stopped",
+    )
 
     app = _app(r, prefix)
     database = _database(r)
@@ -269,12 +279,14 @@ def load(source: ConfigSource | None = None, stack: str | None = None,
         password=r.secret("redisPassword"),
         memory_mb=r.integer("redisMemoryMb", 32, 65536),
     )
-    lifecycle_mode = r.parsed("lifecycleMode", lambda s: v.parse_choice(
-        s, ("direct", "in-network")), "in-network")
+    lifecycle_mode = r.parsed(
+        "lifecycleMode", lambda s: v.parse_choice(s, ("direct", "in-network")), "in-network"
+    )
     if lifecycle_mode == "direct" and database.admin_endpoint is None:
         r.problems.append(
             f"{NAMESPACE}:lifecycleMode = 'direct': expected in-network when "
-            f"{NAMESPACE}:databaseAdminPortEnabled is false (direct mode connects to the admin port)"
+            f"{NAMESPACE}:databaseAdminPortEnabled is false "
+            "(direct mode connects to the admin port)"
         )
 
     settings = Settings(
@@ -306,7 +318,9 @@ def _app(r: _Reader, prefix: str) -> AppSettings:
     context_raw = r.text("appContext")
     context = (PROJECT_DIR / context_raw).resolve()
     if context_raw and not context.is_dir():
-        r.problem("appContext", context_raw, "a directory (relative to the project) holding the app")
+        r.problem(
+            "appContext", context_raw, "a directory (relative to the project) holding the app"
+        )
     dockerfile_raw = r.text("appDockerfile")
     dockerfile = (context / dockerfile_raw).resolve()
     if context.is_dir() and not dockerfile.is_file():
@@ -325,7 +339,8 @@ def _app(r: _Reader, prefix: str) -> AppSettings:
             base_image=r.parsed("appBaseImage", v.parse_image_ref, ""),
             build_args=r.parsed("appBuildArgs", v.parse_key_values, {}),
             cache_from=tuple(
-                v.parse_image_ref(ref) for ref in r.parsed("appCacheFrom", _image_list, ())),
+                v.parse_image_ref(ref) for ref in r.parsed("appCacheFrom", _image_list, ())
+            ),
             image_name=image_name,
         ),
         version=r.text("appVersion"),
@@ -370,8 +385,11 @@ def _database(r: _Reader) -> DatabaseSettings:
     tag = v.image_tag(image) or ""
     tag_major = tag.split(".")[0].split("-")[0]
     if tag_major.isdigit() and int(tag_major) != major:
-        r.problem("postgresImage", image,
-                  f"a PostgreSQL {major} image (postgresMajor is {major}; pg_dump must match the server)")
+        r.problem(
+            "postgresImage",
+            image,
+            f"a PostgreSQL {major} image (postgresMajor is {major}; pg_dump must match the server)",
+        )
     admin_enabled = r.parsed("databaseAdminPortEnabled", v.parse_bool, False)
     admin_port = r.parsed("databaseAdminPort", v.parse_port, 5432)
     return DatabaseSettings(
@@ -393,21 +411,46 @@ class _Group:
 
 
 _INTEGRATIONS = (
-    _Group("storage", {"storageS3Bucket": "AWS_BUCKET_NAME", "storageS3Region": "AWS_REGION",
-                       "storageS3AccessKeyId": "AWS_ACCESS_KEY_ID",
-                       "storageS3SecretAccessKey": "AWS_SECRET_ACCESS_KEY"},
-           ("storageS3Bucket", "storageS3Region", "storageS3AccessKeyId", "storageS3SecretAccessKey")),
-    _Group("payments", {"openpayMerchantId": "OPENPAY_MERCHANT_ID",
-                        "openpayPublicKey": "OPENPAY_PUBLIC_KEY",
-                        "openpayPrivateKey": "OPENPAY_PRIVATE_KEY",
-                        "openpayBaseUrl": "OPENPAY_BASE_URL"},
-           ("openpayMerchantId", "openpayPrivateKey")),
-    _Group("smtp", {"smtpHost": "SMTP_HOST", "smtpPort": "SMTP_PORT", "smtpUser": "SMTP_USER",
-                    "smtpPassword": "SMTP_PASSWORD", "smtpFrom": "SMTP_FROM"},
-           ("smtpHost", "smtpPort", "smtpFrom")),
-    _Group("whatsapp", {"whatsappApiUrl": "EVOLUTION_API_URL", "whatsappApiKey": "EVOLUTION_API_KEY",
-                        "whatsappInstance": "EVOLUTION_INSTANCE_NAME"},
-           ("whatsappApiUrl", "whatsappApiKey", "whatsappInstance")),
+    _Group(
+        "storage",
+        {
+            "storageS3Bucket": "AWS_BUCKET_NAME",
+            "storageS3Region": "AWS_REGION",
+            "storageS3AccessKeyId": "AWS_ACCESS_KEY_ID",
+            "storageS3SecretAccessKey": "AWS_SECRET_ACCESS_KEY",
+        },
+        ("storageS3Bucket", "storageS3Region", "storageS3AccessKeyId", "storageS3SecretAccessKey"),
+    ),
+    _Group(
+        "payments",
+        {
+            "openpayMerchantId": "OPENPAY_MERCHANT_ID",
+            "openpayPublicKey": "OPENPAY_PUBLIC_KEY",
+            "openpayPrivateKey": "OPENPAY_PRIVATE_KEY",
+            "openpayBaseUrl": "OPENPAY_BASE_URL",
+        },
+        ("openpayMerchantId", "openpayPrivateKey"),
+    ),
+    _Group(
+        "smtp",
+        {
+            "smtpHost": "SMTP_HOST",
+            "smtpPort": "SMTP_PORT",
+            "smtpUser": "SMTP_USER",
+            "smtpPassword": "SMTP_PASSWORD",
+            "smtpFrom": "SMTP_FROM",
+        },
+        ("smtpHost", "smtpPort", "smtpFrom"),
+    ),
+    _Group(
+        "whatsapp",
+        {
+            "whatsappApiUrl": "EVOLUTION_API_URL",
+            "whatsappApiKey": "EVOLUTION_API_KEY",
+            "whatsappInstance": "EVOLUTION_INSTANCE_NAME",
+        },
+        ("whatsappApiUrl", "whatsappApiKey", "whatsappInstance"),
+    ),
     _Group("sentry", {"sentryDsn": "SENTRY_DSN"}, ("sentryDsn",)),
 )
 
@@ -453,7 +496,8 @@ def _backup(r: _Reader, prefix: str, environment: Environment) -> BackupSettings
     if (access_key is None) != (secret_key is None):
         r.problems.append(
             f"{NAMESPACE}:backupS3AccessKeyId and {NAMESPACE}:backupS3SecretAccessKey go together: "
-            "set both (as secrets) or neither (the stack then creates credentials scoped to the bucket)"
+            "set both (as secrets) or neither "
+            "(the stack then creates credentials scoped to the bucket)"
         )
     if environment == "prod" and store == "embedded":
         r.problem("backupStore", "embedded", "aws in prod (off-site backups must leave the host)")

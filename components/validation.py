@@ -99,7 +99,9 @@ def duration_seconds(canonical: str) -> float:
 
 # Docker's reference grammar (distribution/reference), minus the rarely used IPv6 hosts.
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
-_DOMAIN = r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*"
+_DOMAIN = (
+    r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*"
+)
 _IMAGE_REF = re.compile(
     rf"^(?:(?P<domain>{_DOMAIN}(?::\d+)?)/)?"
     rf"(?P<path>{_COMPONENT}(?:/{_COMPONENT})*)"
@@ -117,10 +119,10 @@ def parse_image_ref(raw: str) -> str:
             "registry.example.com:5000/team/app:1.2 (lowercase path, optional tag/digest)"
         )
     domain = match.group("domain")
-    if domain and not ("." in domain or ":" in domain or domain == "localhost"):
+    is_registry = domain is not None and ("." in domain or ":" in domain or domain == "localhost")
+    if domain and not is_registry and domain != domain.lower():
         # "library/foo" style: the first part is a path component, which must be lowercase
-        if domain != domain.lower():
-            raise InvalidValue("an image reference with a lowercase repository path")
+        raise InvalidValue("an image reference with a lowercase repository path")
     return raw
 
 
@@ -193,7 +195,9 @@ def parse_key_values(raw: str) -> dict[str, str]:
     for item in parse_string_list(raw):
         name, sep, value = item.partition("=")
         if not sep or not _ENV_NAME.match(name):
-            raise InvalidValue('a JSON array of "NAME=value" strings with NAME like [A-Za-z_][A-Za-z0-9_]*')
+            raise InvalidValue(
+                'a JSON array of "NAME=value" strings with NAME like [A-Za-z_][A-Za-z0-9_]*'
+            )
         if name in result:
             raise InvalidValue(f"each NAME at most once ({name} repeats)")
         result[name] = value

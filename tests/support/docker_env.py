@@ -46,8 +46,14 @@ def require_image(c: docker.DockerClient, name: str) -> None:
         unavailable(f"image {name} is not available locally (run ../shared/lab/lab.sh up)")
 
 
-def build(context: Path, tag: str, *, target: str | None = None, dockerfile: str | None = None,
-          build_args: dict[str, str] | None = None) -> None:
+def build(
+    context: Path,
+    tag: str,
+    *,
+    target: str | None = None,
+    dockerfile: str | None = None,
+    build_args: dict[str, str] | None = None,
+) -> None:
     """BuildKit build through the CLI (docker-py's build API is the legacy builder)."""
     cmd = [images.DOCKER_CLI, "build", "-q", "-t", tag]
     if target:

@@ -53,8 +53,10 @@ class Resource:
 
     def is_secret(self, path: str) -> bool:
         """True when the value at `path` (or a container of it) went over the wire as a secret."""
-        return any(path == p or path.startswith(p + ".") or path.startswith(p + "[")
-                   for p in self.secret_paths)
+        return any(
+            path == p or path.startswith(p + ".") or path.startswith(p + "[")
+            for p in self.secret_paths
+        )
 
 
 @dataclass
@@ -77,11 +79,15 @@ class ProgramRun:
 # ------------------------------------------------------------------ config
 
 
-def stack_config(stack: str, overrides: Mapping[str, str | None] | None = None,
-                 ) -> tuple[dict[str, str], list[str]]:
+def stack_config(
+    stack: str,
+    overrides: Mapping[str, str | None] | None = None,
+    secrets: Mapping[str, str] | None = None,
+) -> tuple[dict[str, str], list[str]]:
     """Pulumi.yaml defaults + Pulumi.<stack>.yaml as the engine would hand them to the program.
 
-    `overrides` use full keys ("escalafin:appPort"); None removes a key. A value
+    `overrides` use full keys ("escalafin:appPort"); None removes a key; `secrets`
+    are set as `pulumi config set --secret` would. A value
     given as {"secure": ...} in the stack file becomes a placeholder secret.
     """
     project = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())
@@ -104,6 +110,9 @@ def stack_config(stack: str, overrides: Mapping[str, str | None] | None = None,
             config.pop(key, None)
         else:
             config[key] = value
+    for key, value in (secrets or {}).items():
+        config[key] = value
+        secret_keys.append(key)
     return config, secret_keys
 
 
@@ -127,7 +136,9 @@ def _mock_outputs(args: pulumi_mocks.MockResourceArgs) -> tuple[str, dict[str, A
     if t == "docker:index/image:Image":
         inputs.update(repoDigest=f"sha256:{digest}", baseImageName=inputs.get("imageName"))
     elif t == "docker:index/remoteImage:RemoteImage":
-        inputs.update(imageId=f"sha256:{digest}", repoDigest=f"{inputs.get('name')}@sha256:{digest}")
+        inputs.update(
+            imageId=f"sha256:{digest}", repoDigest=f"{inputs.get('name')}@sha256:{digest}"
+        )
     elif t == "random:index/randomPassword:RandomPassword":
         length = int(inputs.get("length", 32))
         inputs["result"] = secrets.token_urlsafe(length)[:length]
@@ -147,7 +158,9 @@ class _Mocks(pulumi_mocks.Mocks):
     def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         return _mock_outputs(args)
 
-    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+    def call(
+        self, args: pulumi_mocks.MockCallArgs
+    ) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         return {}, None
 
 
@@ -155,7 +168,10 @@ def _secret_paths(value: struct_pb2.Value, path: str, found: set[str]) -> None:
     kind = value.WhichOneof("kind")
     if kind == "struct_value":
         fields = value.struct_value.fields
-        if fields.get(_SECRET_SIG) is not None and fields[_SECRET_SIG].string_value == _SECRET_VALUE:
+        if (
+            fields.get(_SECRET_SIG) is not None
+            and fields[_SECRET_SIG].string_value == _SECRET_VALUE
+        ):
             found.add(path)
             return
         for key, item in fields.items():
@@ -181,7 +197,7 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         super().__init__(mocks)
         self.recorded: list[Resource] = []
 
-    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+    def RegisterResource(self, request: Any) -> Any:
         response = super().RegisterResource(request)
         if request.type == "pulumi:pulumi:Stack":
             return response
@@ -192,37 +208,54 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
 
         inputs = _strip_secrets(rpc.deserialize_properties(request.object, keep_internal=True))
         registration = self.resources.get(response.urn)
-        self.recorded.append(Resource(
-            type=request.type, name=request.name, urn=response.urn, parent=request.parent,
-            custom=request.custom, inputs=inputs, secret_paths=found,
-            protect=bool(request.protect),
-            retain_on_delete=bool(request.retainOnDelete),
-            delete_before_replace=bool(request.deleteBeforeReplace),
-            replace_on_changes=list(request.replaceOnChanges),
-            dependencies=list(request.dependencies),
-            provider=request.provider,
-            outputs=_strip_secrets(dict(registration.state)) if registration else {},
-        ))
+        self.recorded.append(
+            Resource(
+                type=request.type,
+                name=request.name,
+                urn=response.urn,
+                parent=request.parent,
+                custom=request.custom,
+                inputs=inputs,
+                secret_paths=found,
+                protect=bool(request.protect),
+                retain_on_delete=bool(request.retainOnDelete),
+                delete_before_replace=bool(request.deleteBeforeReplace),
+                replace_on_changes=list(request.replaceOnChanges),
+                dependencies=list(request.dependencies),
+                provider=request.provider,
+                outputs=_strip_secrets(dict(registration.state)) if registration else {},
+            )
+        )
         return response
 
 
 # ------------------------------------------------------------------ running
 
 
-def run_program(stack: str, overrides: Mapping[str, str | None] | None = None, *,
-                preview: bool = False) -> ProgramRun:
+def run_program(
+    stack: str,
+    overrides: Mapping[str, str | None] | None = None,
+    *,
+    secrets: Mapping[str, str] | None = None,
+    preview: bool = False,
+) -> ProgramRun:
     """Evaluate __main__.py for `stack` under mocks; raise whatever the program raises."""
-    config, secret_keys = stack_config(stack, overrides)
+    config, secret_keys = stack_config(stack, overrides, secrets)
     with _run_lock:
         pulumi_settings.ROOT.set(None)
         monitor = _RecordingMonitor(_Mocks())
-        pulumi_mocks.set_mocks(_Mocks(), project=PROJECT, stack=stack, preview=preview,
-                               monitor=monitor)
+        pulumi_mocks.set_mocks(
+            _Mocks(), project=PROJECT, stack=stack, preview=preview, monitor=monitor
+        )
         pulumi.runtime.set_all_config(config, secret_keys)
-        pulumi_settings.SETTINGS.rpc_manager.clear()
-        pulumi_settings.SETTINGS.outputs.clear()
-        _sync_await(run_pulumi_func(
-            lambda: runpy.run_path(str(PROJECT_DIR / "__main__.py"), run_name="__main__")))
+        runtime_state: Any = pulumi_settings.SETTINGS
+        runtime_state.rpc_manager.clear()
+        runtime_state.outputs.clear()
+
+        def program() -> None:
+            runpy.run_path(str(PROJECT_DIR / "__main__.py"), run_name="__main__")
+
+        _sync_await(run_pulumi_func(program))
         root = pulumi_settings.get_root_resource()
         assert isinstance(root, pulumi.runtime.stack.Stack)
         outputs, secret_outputs = _resolve_outputs(root.outputs)

@@ -8,12 +8,17 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import docker
 from docker.models.containers import Container
 
 from tests.support import images
 from tests.support.docker_env import LABEL, require_image
+
+
+# A free host port on loopback only (docker-py accepts None; its stubs do not say so).
+ANY_LOOPBACK_PORT: Any = ("127.0.0.1", None)
 
 
 @dataclass(frozen=True)
@@ -27,8 +32,9 @@ class Postgres:
     @property
     def url(self) -> str:
         """DSN reachable from the test process (published loopback port)."""
-        return (f"postgresql://{self.user}:{self.password}@127.0.0.1:{self.host_port}"
-                f"/{self.database}")
+        return (
+            f"postgresql://{self.user}:{self.password}@127.0.0.1:{self.host_port}/{self.database}"
+        )
 
     def url_in_network(self, host: str) -> str:
         """DSN reachable from another container on a shared network."""
@@ -37,7 +43,10 @@ class Postgres:
 
 def _published_port(container: Container, port: str) -> int:
     container.reload()
-    return int(container.ports[port][0]["HostPort"])
+    bindings = container.ports.get(port) or []
+    if not bindings:
+        raise RuntimeError(f"{container.name}: {port} is not published")
+    return int(bindings[0]["HostPort"])
 
 
 def wait_healthy(container: Container, timeout: float = 60) -> None:
@@ -55,26 +64,42 @@ def wait_healthy(container: Container, timeout: float = 60) -> None:
 
 
 @contextmanager
-def postgres(c: docker.DockerClient, *, network: str | None = None,
-             alias: str = "postgres", volume: str | None = None) -> Iterator[Postgres]:
+def postgres(
+    c: docker.DockerClient,
+    *,
+    network: str | None = None,
+    alias: str = "postgres",
+    volume: str | None = None,
+) -> Iterator[Postgres]:
     require_image(c, images.POSTGRES)
     password = secrets.token_urlsafe(16)
     name = f"escalafin-test-pg-{uuid.uuid4().hex[:8]}"
     container = c.containers.run(
-        images.POSTGRES, name=name, detach=True, labels={LABEL: "1"},
-        environment={"POSTGRES_USER": "escalafin", "POSTGRES_PASSWORD": password,
-                     "POSTGRES_DB": "escalafin"},
-        ports={"5432/tcp": ("127.0.0.1", None)},
+        images.POSTGRES,
+        name=name,
+        detach=True,
+        labels={LABEL: "1"},
+        environment={
+            "POSTGRES_USER": "escalafin",
+            "POSTGRES_PASSWORD": password,
+            "POSTGRES_DB": "escalafin",
+        },
+        ports={"5432/tcp": ANY_LOOPBACK_PORT},
         volumes={volume: {"bind": "/var/lib/postgresql/data", "mode": "rw"}} if volume else None,
-        healthcheck={"test": ["CMD-SHELL", "pg_isready -U escalafin -d escalafin -h 127.0.0.1"],
-                     "interval": 500_000_000, "timeout": 5_000_000_000, "retries": 120},
+        healthcheck={
+            "test": ["CMD-SHELL", "pg_isready -U escalafin -d escalafin -h 127.0.0.1"],
+            "interval": 500_000_000,
+            "timeout": 5_000_000_000,
+            "retries": 120,
+        },
     )
     try:
         if network:
             c.networks.get(network).connect(container, aliases=[alias])
         wait_healthy(container)
-        yield Postgres(container, _published_port(container, "5432/tcp"),
-                       "escalafin", password, "escalafin")
+        yield Postgres(
+            container, _published_port(container, "5432/tcp"), "escalafin", password, "escalafin"
+        )
     finally:
         container.remove(force=True, v=True)
 
@@ -94,15 +119,27 @@ class Redis:
 
 
 @contextmanager
-def redis(c: docker.DockerClient, *, network: str | None = None,
-          alias: str = "redis") -> Iterator[Redis]:
+def redis(
+    c: docker.DockerClient, *, network: str | None = None, alias: str = "redis"
+) -> Iterator[Redis]:
     require_image(c, images.REDIS)
     password = secrets.token_urlsafe(16)
     container = c.containers.run(
-        images.REDIS, ["--requirepass", password], name=f"escalafin-test-redis-{uuid.uuid4().hex[:8]}",
-        detach=True, labels={LABEL: "1"}, ports={"6379/tcp": ("127.0.0.1", None)},
-        healthcheck={"test": ["CMD-SHELL", f"redis-cli -a '{password}' --no-auth-warning ping | grep -q PONG"],
-                     "interval": 500_000_000, "timeout": 5_000_000_000, "retries": 60},
+        images.REDIS,
+        ["--requirepass", password],
+        name=f"escalafin-test-redis-{uuid.uuid4().hex[:8]}",
+        detach=True,
+        labels={LABEL: "1"},
+        ports={"6379/tcp": ANY_LOOPBACK_PORT},
+        healthcheck={
+            "test": [
+                "CMD-SHELL",
+                f"redis-cli -a '{password}' --no-auth-warning ping | grep -q PONG",
+            ],
+            "interval": 500_000_000,
+            "timeout": 5_000_000_000,
+            "retries": 60,
+        },
     )
     try:
         if network:

@@ -1,0 +1,312 @@
+"""The whole program under Pulumi mocks, for both stack files as written."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from tests.support.program import ProgramRun, Resource, run_program
+
+pytestmark = pytest.mark.unit
+
+CONTAINER = "docker:index/container:Container"
+NETWORK = "docker:index/network:Network"
+VOLUME = "docker:index/volume:Volume"
+PASSWORD = "random:index/randomPassword:RandomPassword"
+
+
+@pytest.fixture(scope="module", params=["dev", "prod"])
+def run(request: pytest.FixtureRequest) -> ProgramRun:
+    return run_program(request.param)
+
+
+def network_name(run: ProgramRun, logical: str) -> str:
+    return run.one(NETWORK, logical).inputs["name"]
+
+
+def networks_of(container: Resource) -> dict[str, list[str]]:
+    return {n["name"]: n.get("aliases", []) for n in container.inputs.get("networksAdvanced", [])}
+
+
+def env_of(container: Resource) -> dict[str, str]:
+    return dict(e.split("=", 1) for e in container.inputs.get("envs", []))
+
+
+def test_internal_network_is_internal_and_holds_data_services(run: ProgramRun) -> None:
+    internal = run.one(NETWORK, "internal")
+    assert internal.inputs["internal"] is True
+    assert run.one(NETWORK, "public").inputs.get("internal") in (False, None)
+    name = internal.inputs["name"]
+    assert networks_of(run.one(CONTAINER, "postgres"))[name] == ["postgres"]
+    assert networks_of(run.one(CONTAINER, "redis")) == {name: ["redis"]}
+    app = networks_of(run.one(CONTAINER, "app"))
+    assert set(app) == {name, network_name(run, "public")}
+
+
+def test_no_database_or_cache_port_beyond_loopback(run: ProgramRun) -> None:
+    redis = run.one(CONTAINER, "redis")
+    assert not redis.inputs.get("ports")
+    ports = run.one(CONTAINER, "postgres").inputs.get("ports", [])
+    if run.stack == "prod":
+        assert ports == []
+        assert not [n for n in run.of_type(NETWORK) if n.name == "admin"]
+    else:
+        assert ports == [{"internal": 5432, "external": 5432, "ip": "127.0.0.1"}]
+        admin = network_name(run, "admin")
+        assert admin in networks_of(run.one(CONTAINER, "postgres"))
+        assert run.outputs["databaseAdminEndpoint"] == "127.0.0.1:5432"
+
+
+def test_only_app_and_admin_port_published(run: ProgramRun) -> None:
+    published = {c.name for c in run.of_type(CONTAINER) if c.inputs.get("ports")}
+    expected = {"app"} if run.stack == "prod" else {"app", "postgres"}
+    assert published <= expected | {"objectstore"}
+    assert "app" in published
+
+
+def test_app_runs_as_non_root(run: ProgramRun) -> None:
+    app = run.one(CONTAINER, "app")
+    assert app.inputs["user"] == "1001:1001"
+
+
+def test_app_env_is_wired(run: ProgramRun) -> None:
+    env = env_of(run.one(CONTAINER, "app"))
+    assert env["DATABASE_URL"].startswith("postgresql://escalafin:")
+    assert env["DATABASE_URL"].endswith("@postgres:5432/escalafin")
+    assert re.fullmatch(r"redis://:[^@]+@redis:6379/0", env["REDIS_URL"])
+    assert env["NEXTAUTH_URL"] == run.outputs["appUrl"]
+    assert len(env["NEXTAUTH_SECRET"]) >= 32
+    assert env["APP_ENV"] == run.stack
+    assert env["APP_VERSION"]
+    # integrations are set only when configured: none are in the stack files
+    assert not {"SMTP_HOST", "SENTRY_DSN", "OPENPAY_MERCHANT_ID"} & set(env)
+
+
+def secret_values(run: ProgramRun) -> set[str]:
+    values = {r.outputs["result"] for r in run.of_type(PASSWORD)}
+    values |= {v for v in run.config.values() if v.startswith("placeholder-")}
+    return {v for v in values if len(v) >= 8}
+
+
+def occurrences(value: Any, needle: str, path: str = "") -> list[str]:
+    if isinstance(value, str):
+        return [path] if needle in value else []
+    if isinstance(value, dict):
+        return [
+            p
+            for k, v in value.items()
+            for p in occurrences(v, needle, f"{path}.{k}" if path else k)
+        ]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in occurrences(v, needle, f"{path}[{i}]")]
+    return []
+
+
+def test_every_secret_is_a_pulumi_secret_in_state(run: ProgramRun) -> None:
+    secrets = secret_values(run)
+    assert len(secrets) >= 5
+    leaks = [
+        f"{r.type} {r.name}: {path}"
+        for r in run.resources
+        if r.type != PASSWORD
+        for secret in secrets
+        for path in occurrences(r.inputs, secret)
+        if not r.is_secret(path)
+    ]
+    assert leaks == []
+    # and they are used at all: the app and the database see them as secrets
+    assert run.one(CONTAINER, "app").secret_paths
+    assert run.one(CONTAINER, "postgres").secret_paths
+
+
+def test_outputs_hold_no_plaintext_secret(run: ProgramRun) -> None:
+    secrets = secret_values(run)
+    for name, value in run.outputs.items():
+        if name in run.secret_outputs:
+            continue
+        for secret in secrets:
+            assert not occurrences(value, secret), f"output {name} leaks a secret"
+    generated = {r.name for r in run.of_type(PASSWORD)}
+    assert generated <= run.secret_outputs
+
+
+def test_outputs_present(run: ProgramRun) -> None:
+    for key in (
+        "appUrl",
+        "healthUrl",
+        "imageDigest",
+        "backupBucket",
+        "databaseAdminEndpoint",
+        "monitoring",
+    ):
+        assert key in run.outputs
+    assert run.outputs["healthUrl"] == run.outputs["appUrl"] + "/api/health"
+    assert run.outputs["monitoring"]["url"] == run.outputs["healthUrl"]
+    if run.stack == "prod":
+        assert run.outputs["databaseAdminEndpoint"] is None
+        assert run.outputs["appUrl"].startswith("https://")
+
+
+def test_healthchecks_present_with_right_commands(run: ProgramRun) -> None:
+    for container in run.of_type(CONTAINER):
+        hc = container.inputs.get("healthcheck")
+        assert hc and hc["tests"], f"{container.name} has no healthcheck"
+        assert container.replace_on_changes == ["healthcheck"]
+        for key in ("interval", "timeout", "startPeriod"):
+            assert re.fullmatch(r"(\d+h)?(\d+m)?\d+(\.\d+)?s|\d+ms", hc[key]), hc[key]
+    pg = run.one(CONTAINER, "postgres").inputs["healthcheck"]["tests"]
+    assert "pg_isready" in pg[-1]
+    redis = run.one(CONTAINER, "redis").inputs["healthcheck"]["tests"]
+    assert "redis-cli ping" in redis[-1]
+    app = run.one(CONTAINER, "app").inputs["healthcheck"]
+    assert app["tests"][:2] == ["CMD", "python"]
+    assert "http://127.0.0.1:3000/api/health" in app["tests"][-1]
+    assert (app["interval"], app["timeout"], app["retries"], app["startPeriod"]) == (
+        "30s",
+        "10s",
+        3,
+        "40s",
+    )
+
+
+def test_redis_is_persistent_and_authenticated(run: ProgramRun) -> None:
+    redis = run.one(CONTAINER, "redis")
+    command = redis.inputs["command"]
+    assert command[:5] == ["redis-server", "--appendonly", "yes", "--appendfsync", "everysec"]
+    assert command[5] == "--requirepass"
+    assert redis.is_secret("command[6]")
+    assert redis.is_secret("envs[0]") and env_of(redis)["REDISCLI_AUTH"] == command[6]
+
+
+def test_containers_wait_and_replace_safely(run: ProgramRun) -> None:
+    for container in run.of_type(CONTAINER):
+        assert container.delete_before_replace, container.name
+        assert container.inputs["name"].startswith(f"escalafin-{run.stack}-")
+        assert container.inputs.get("restart") == "unless-stopped"
+        memory = container.inputs.get("memory")  # MB; the wire carries numbers as floats
+        assert memory is not None and float(memory).is_integer() and memory >= 64
+    for name in ("postgres", "redis", "app"):
+        assert run.one(CONTAINER, name).inputs.get("wait") is True
+
+
+def test_app_uses_built_image_and_starts_after_data_services(run: ProgramRun) -> None:
+    image = run.one("docker:index/image:Image", "app")
+    assert image.inputs["skipPush"] is True
+    assert image.inputs.get("buildOnPreview") in (False, None)
+    assert image.inputs["build"]["target"] == "runner"
+    assert image.inputs["build"]["context"].endswith("/app")
+    app = run.one(CONTAINER, "app")
+    assert app.inputs["image"] == image.outputs["repoDigest"]
+    deps = set(app.dependencies)
+    assert run.one(CONTAINER, "postgres").urn in deps
+    assert run.one(CONTAINER, "redis").urn in deps
+
+
+def test_data_volumes_retained_and_protected_in_prod(run: ProgramRun) -> None:
+    volumes = {v.name: v for v in run.of_type(VOLUME)}
+    for name in ("postgres-data", "postgres-backups", "redis-data"):
+        assert volumes[name].retain_on_delete, name
+        assert volumes[name].protect is (run.stack == "prod"), name
+    pg = run.one(CONTAINER, "postgres")
+    mounts = {m["containerPath"]: m["volumeName"] for m in pg.inputs["volumes"]}
+    assert mounts["/var/lib/postgresql/data"] == volumes["postgres-data"].inputs["name"]
+    assert mounts["/backup-escalafin"] == volumes["postgres-backups"].inputs["name"]
+    app = run.one(CONTAINER, "app")
+    assert app.inputs["volumes"][0]["containerPath"] == "/app/.next/cache"
+
+
+def test_backup_bucket_hardening() -> None:
+    prod = run_program("prod")
+    bucket = prod.one("aws:s3/bucket:Bucket", "bucket")
+    assert bucket.inputs["forceDestroy"] is False and bucket.protect
+    assert (
+        prod.one("aws:s3/bucketVersioning:BucketVersioning", "versioning").inputs[
+            "versioningConfiguration"
+        ]["status"]
+        == "Enabled"
+    )
+    sse = prod.one(
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+        "encryption",
+    )
+    assert sse.inputs["rules"][0]["applyServerSideEncryptionByDefault"]["sseAlgorithm"] == "AES256"
+    block = prod.one(
+        "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "public-access-block"
+    )
+    assert all(
+        block.inputs[k] is True
+        for k in (
+            "blockPublicAcls",
+            "blockPublicPolicy",
+            "ignorePublicAcls",
+            "restrictPublicBuckets",
+        )
+    )
+    policy = prod.one("aws:s3/bucketPolicy:BucketPolicy", "tls-only").inputs["policy"]
+    assert '"aws:SecureTransport": "false"' in policy and '"Effect": "Deny"' in policy
+    rule = prod.one(
+        "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "lifecycle"
+    ).inputs["rules"][0]
+    assert rule["status"] == "Enabled"
+    assert rule["noncurrentVersionExpiration"]["noncurrentDays"] == 14
+    assert rule["expiration"]["days"] >= 14
+    key = prod.one("aws:iam/accessKey:AccessKey", "agent-key")
+    assert key.inputs["user"]
+    assert prod.outputs["backupBucket"] == "escalafin-prod-backups"
+
+
+def test_dev_bucket_may_be_destroyed_with_the_stack() -> None:
+    dev = run_program("dev")
+    assert dev.one("aws:s3/bucket:Bucket", "bucket").inputs["forceDestroy"] is True
+
+
+def test_configured_integration_reaches_app_only_when_complete() -> None:
+    run = run_program(
+        "dev",
+        {
+            "escalafin:smtpHost": "smtp.example.com",
+            "escalafin:smtpPort": "587",
+            "escalafin:smtpFrom": "noreply@escalafin.example.com",
+        },
+        secrets={"escalafin:sentryDsn": "https://key@sentry.example.com/1"},
+    )
+    app = run.one(CONTAINER, "app")
+    env = env_of(app)
+    assert env["SMTP_HOST"] == "smtp.example.com" and env["SMTP_PORT"] == "587"
+    index = app.inputs["envs"].index("SENTRY_DSN=https://key@sentry.example.com/1")
+    assert app.is_secret(f"envs[{index}]")
+
+
+def test_config_secrets_stay_secret_everywhere() -> None:
+    given = {
+        f"escalafin:{key}": f"placeholder-{key}-0123456789"
+        for key in (
+            "databasePassword",
+            "redisPassword",
+            "nextauthSecret",
+            "seedAdminPassword",
+            "seedAdvisorPassword",
+            "seedClientPassword",
+            "backupS3AccessKeyId",
+            "backupS3SecretAccessKey",
+            "openpayPrivateKey",
+            "whatsappApiKey",
+        )
+    }
+    run = run_program(
+        "prod",
+        {
+            "escalafin:openpayMerchantId": "m123",
+            "escalafin:whatsappApiUrl": "https://wa.example.com",
+            "escalafin:whatsappInstance": "escalafin",
+        },
+        secrets=given,
+    )
+    assert not run.of_type(PASSWORD)  # nothing generated when everything is given
+    assert not [r for r in run.resources if r.type == "aws:iam/accessKey:AccessKey"]
+    test_every_secret_is_a_pulumi_secret_in_state(run)
+    test_outputs_hold_no_plaintext_secret(run)
+    env = env_of(run.one(CONTAINER, "app"))
+    assert env["OPENPAY_PRIVATE_KEY"] == "placeholder-openpayPrivateKey-0123456789"

@@ -1,0 +1,163 @@
+"""Every bad config value fails early with one error naming key, value and what is allowed."""
+
+from __future__ import annotations
+
+import pytest
+
+from components.config_schema import BY_NAME, KEYS
+from components.settings import ConfigError, Settings, load
+from tests.support.program import run_program, stack_config
+
+pytestmark = pytest.mark.unit
+
+
+class DictConfig:
+    """A ConfigSource over the same key/values the engine would hand the program."""
+
+    def __init__(self, values: dict[str, str], secret_keys: list[str]) -> None:
+        self.values = {
+            k.split(":", 1)[1]: v for k, v in values.items() if k.startswith("escalafin:")
+        }
+        self.secret_keys = {k.split(":", 1)[1] for k in secret_keys}
+
+    def raw(self, key: str) -> str | None:
+        return self.values.get(key)
+
+    def is_secret(self, key: str) -> bool:
+        return key in self.secret_keys
+
+
+def settings_for(stack: str = "dev", **overrides: str | None) -> Settings:
+    values, secret_keys = stack_config(stack, {f"escalafin:{k}": v for k, v in overrides.items()})
+    return load(DictConfig(values, secret_keys), stack=stack)
+
+
+def error_for(stack: str = "dev", **overrides: str | None) -> str:
+    with pytest.raises(ConfigError) as info:
+        settings_for(stack, **overrides)
+    return str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "allowed"),
+    [
+        ("appPort", "70000", "an integer from 1 to 65535"),
+        ("appHostPort", "http", "an integer from 1 to 65535"),
+        ("databaseAdminPort", "0", "an integer from 1 to 65535"),
+        ("appMemoryMb", "12", "an integer from 64 to 65536"),
+        ("databaseAdminPortEnabled", "maybe", "true or false"),
+        ("postgresImage", "Postgres:17", "an image reference"),
+        ("redisImage", "redis:7 alpine", "an image reference"),
+        ("appBaseImage", "python::3.13", "an image reference"),
+        ("appCacheFrom", '["ok:1", "NOT OK"]', "an image reference"),
+        ("backupRetentionDays", "0", "an integer from 1 to 3650"),
+        ("backupKeepMin", "-1", "an integer from 1 to 1000"),
+        ("backupSchedule", "every day", "a 5-field cron expression"),
+        ("backupSchedule", "0 2 * *", "a 5-field cron expression"),
+        ("backupTimezone", "Mars/Olympus", "an IANA time zone"),
+        ("healthInterval", "30", "a duration such as"),
+        ("healthTimeout", "0s", "a duration greater than zero"),
+        ("healthRetries", "0", "an integer from 1 to 100"),
+        ("healthPath", "api/health", "an absolute URL path"),
+        ("restartPolicy", "sometimes", "one of no, on-failure, always, unless-stopped"),
+        ("lifecycleMode", "ssh", "one of direct, in-network"),
+        ("backupStore", "gcs", "one of aws, embedded"),
+        ("appBindAddress", "localhost:3000", "an IPv4 address"),
+        ("appPublicUrl", "ftp://x", "an absolute http:// or https:// URL"),
+        ("appBuildArgs", '{"A": 1}', "a JSON array of strings"),
+        ("appEnv", '["1BAD=x"]', '"NAME=value" strings'),
+        ("appEnv", '["A=1", "A=2"]', "each NAME at most once (A repeats)"),
+        ("backupBucketName", "Bad_Bucket", "an S3 bucket name"),
+        ("databaseName", "escala-fin", "a lowercase PostgreSQL identifier"),
+        ("namePrefix", "Escalafin", "2-42 lowercase letters"),
+        ("appContext", "no/such/dir", "a directory"),
+        ("appDockerfile", "Dockerfile.missing", "a file inside app"),
+    ],
+)
+def test_bad_value_names_key_value_and_allowed(key: str, value: str, allowed: str) -> None:
+    message = error_for(**{key: value})
+    assert f"escalafin:{key} = {value!r}: expected " in message
+    assert allowed in message
+
+
+def test_unknown_environment() -> None:
+    message = error_for(environment="staging")
+    assert "escalafin:environment = 'staging': expected one of dev, prod" in message
+
+
+def test_environment_defaults_to_stack_name() -> None:
+    values, _ = stack_config("prod", {"escalafin:environment": None})
+    assert load(DictConfig(values, []), stack="prod").environment == "prod"
+    with pytest.raises(ConfigError, match="'qa': expected one of dev, prod"):
+        load(DictConfig(values, []), stack="qa")
+
+
+def test_all_problems_reported_at_once() -> None:
+    message = error_for(appPort="0", backupRetentionDays="0", backupSchedule="x")
+    assert message.count("\n  - ") == 3
+
+
+def test_postgres_major_must_match_image() -> None:
+    message = error_for(postgresImage="postgres:16-alpine")
+    assert "a PostgreSQL 17 image" in message and "pg_dump must match the server" in message
+
+
+def test_direct_lifecycle_needs_admin_port() -> None:
+    message = error_for(databaseAdminPortEnabled="false", lifecycleMode="direct")
+    assert "lifecycleMode = 'direct': expected in-network" in message
+
+
+def test_prod_backups_must_leave_the_host() -> None:
+    assert "aws in prod" in error_for("prod", backupStore="embedded")
+
+
+def test_half_configured_integration_is_an_error() -> None:
+    message = error_for(smtpHost="smtp.example.com")
+    assert "smtp integration is half configured" in message
+    assert "smtpPort, smtpFrom missing" in message
+
+
+def test_secret_in_plaintext_is_refused_without_echoing_it() -> None:
+    message = error_for(databasePassword="hunter2-plaintext")
+    assert "escalafin:databasePassword is stored in plaintext" in message
+    assert "hunter2" not in message
+
+
+def test_bad_secret_value_is_not_echoed() -> None:
+    values, _ = stack_config("dev")
+    values["escalafin:backupS3AccessKeyId"] = "AKIASECRET"
+    with pytest.raises(ConfigError) as info:
+        load(DictConfig(values, ["escalafin:backupS3AccessKeyId"]), stack="dev")
+    message = str(info.value)
+    assert "go together" in message and "AKIASECRET" not in message
+
+
+def test_program_fails_before_declaring_anything() -> None:
+    with pytest.raises(ConfigError, match="escalafin:appPort = '99999'"):
+        run_program("dev", {"escalafin:appPort": "99999"})
+
+
+def test_defaults_without_stack_file_values() -> None:
+    s = settings_for("dev")
+    assert (s.app.port, s.app.health.interval, s.backup.retention_days) == (3000, "30s", 7)
+    assert (
+        s.database.admin_endpoint is not None and str(s.database.admin_endpoint) == "127.0.0.1:5432"
+    )
+    p = settings_for("prod")
+    assert p.database.admin_endpoint is None and p.lifecycle_mode == "in-network"
+    assert p.backup.store == "aws" and p.is_prod
+
+
+def test_durations_are_canonicalised() -> None:
+    s = settings_for(healthInterval="90s", healthTimeout="1m", healthStartPeriod="1h")
+    assert (s.app.health.interval, s.app.health.timeout, s.app.health.start_period) == (
+        "1m30s",
+        "1m0s",
+        "1h0m0s",
+    )
+
+
+def test_every_schema_key_is_documented() -> None:
+    assert len(BY_NAME) == len(KEYS)
+    for key in KEYS:
+        assert key.description.endswith("."), key.name
