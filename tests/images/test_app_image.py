@@ -1,0 +1,367 @@
+"""The reference app image, built with BuildKit, against real PostgreSQL 17 and Redis.
+
+One build and one running stack per module: the schema comes from the Prisma
+migrations (each file sent as one simple query on an autocommit connection, as
+Prisma Migrate does), a couple of users are inserted, then the container is
+probed through its port published on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import bcrypt
+import docker
+import psycopg
+import pytest
+from docker.models.containers import Container
+
+from tests.support import docker_env, images, services
+
+pytestmark = pytest.mark.images
+
+APP_CONTEXT = Path(__file__).resolve().parents[2] / "app"
+MIGRATIONS = APP_CONTEXT / "prisma" / "migrations"
+TAG = "escalafin-test/app:images"
+HEALTHCHECK_ARGV = ["CMD", "python", "-m", "escalafin_app.healthcheck"]
+HEALTH_KEYS = {"status", "timestamp", "database", "redis", "users", "version", "environment"}
+AUTH_SECRET = f"nextauth-{uuid.uuid4().hex}"  # passed in, must never show up in logs
+BOUND_S = 5.0  # the health endpoint must answer within this even if PostgreSQL hangs
+
+
+@dataclass(frozen=True)
+class Stack:
+    app: Container
+    pg: services.Postgres
+    redis: services.Redis
+    network: str
+    volume: str
+    base_url: str
+    env: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    text: str
+    seconds: float
+
+    def json(self) -> dict[str, object]:
+        return json.loads(self.text)
+
+
+def get(url: str) -> Answer:
+    started = time.monotonic()
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310 - 127.0.0.1 only
+            status, text = response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        status, text = error.code, error.read().decode()
+    return Answer(status, text, time.monotonic() - started)
+
+
+def wait_for_status(url: str, status: int, timeout: float = 60) -> Answer:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            answer = get(url)
+            if answer.status == status or time.monotonic() > deadline:
+                return answer
+        except (urllib.error.URLError, ConnectionError):
+            if time.monotonic() > deadline:
+                raise
+        time.sleep(0.5)
+
+
+def apply_migrations(url: str) -> list[str]:
+    """Every migration folder in name order, one simple-protocol query each."""
+    applied = []
+    with psycopg.connect(url, autocommit=True) as conn:
+        for script in sorted(MIGRATIONS.glob("*/migration.sql")):
+            conn.execute(script.read_bytes())
+            applied.append(script.parent.name)
+    return applied
+
+
+def insert_users(url: str, count: int) -> None:
+    hashed = bcrypt.hashpw(b"not-a-real-password", bcrypt.gensalt(rounds=4)).decode()
+    with psycopg.connect(url) as conn:
+        for n in range(count):
+            conn.execute(
+                'INSERT INTO "users" ("id", "email", "firstName", "lastName", "password", '
+                '"role", "updatedAt") VALUES (%s, %s, %s, %s, %s, %s, now())',
+                (f"user{n}", f"user{n}@escalafin.test", "Test", f"User{n}", hashed, "ADVISOR"),
+            )
+
+
+@contextmanager
+def app_container(
+    c: docker.DockerClient,
+    env: dict[str, str],
+    *,
+    network: str | None = None,
+    publish: bool = False,
+    cache_volume: str | None = None,
+) -> Iterator[Container]:
+    loopback_any_port: dict[str, Any] = {"3000/tcp": ("127.0.0.1", None)}  # None: any free port
+    cache = {cache_volume: {"bind": "/app/.next/cache", "mode": "rw"}} if cache_volume else None
+    container = c.containers.run(
+        TAG,
+        name=f"escalafin-test-app-{uuid.uuid4().hex[:8]}",
+        detach=True,
+        labels={docker_env.LABEL: "1"},
+        environment=env,
+        network=network,
+        ports=loopback_any_port if publish else None,
+        volumes=cache,
+    )
+    try:
+        yield container
+    finally:
+        container.remove(force=True)
+
+
+def run_in(container: Container, argv: list[str]) -> tuple[int, str]:
+    result = container.exec_run(argv)
+    output = result.output if isinstance(result.output, bytes) else b"".join(result.output)
+    return result.exit_code or 0, output.decode()
+
+
+def logs(container: Container) -> str:
+    return container.logs(stdout=True, stderr=True).decode(errors="replace")
+
+
+@pytest.fixture(scope="module")
+def app_image(docker_client: docker.DockerClient) -> Iterator[str]:
+    docker_env.require_image(docker_client, images.PYTHON)
+    docker_env.build(APP_CONTEXT, TAG, target="runner", build_args={"BASE_IMAGE": images.PYTHON})
+    yield TAG
+    docker_client.images.remove(TAG)
+
+
+@pytest.fixture(scope="module")
+def stack(docker_client: docker.DockerClient, app_image: str) -> Iterator[Stack]:
+    c = docker_client
+    with (
+        services.network(c) as net,
+        services.postgres(c, network=net) as pg,
+        services.redis(c, network=net) as redis,
+    ):
+        assert len(apply_migrations(pg.url)) == len(list(MIGRATIONS.glob("*/migration.sql")))
+        insert_users(pg.url, 2)
+        volume = c.volumes.create(
+            f"escalafin-test-cache-{uuid.uuid4().hex[:8]}", labels={docker_env.LABEL: "1"}
+        )
+        env = {
+            "DATABASE_URL": pg.url_in_network("postgres") + "?schema=public&connection_limit=5",
+            "REDIS_URL": redis.url_in_network("redis"),
+            "APP_VERSION": "1.2.3-test",
+            "APP_ENV": "test",
+            "NEXTAUTH_URL": "http://localhost:3000",
+            "NEXTAUTH_SECRET": AUTH_SECRET,
+        }
+        try:
+            with app_container(
+                c,
+                env,
+                network=net,
+                publish=True,
+                cache_volume=str(volume.name),
+            ) as app:
+                services.wait_healthy(app, timeout=90)  # the image's own HEALTHCHECK
+                app.reload()
+                port = app.attrs["NetworkSettings"]["Ports"]["3000/tcp"][0]["HostPort"]
+                yield Stack(
+                    app,
+                    pg,
+                    redis,
+                    net,
+                    str(volume.name),
+                    f"http://127.0.0.1:{port}/api/health",
+                    env,
+                )
+        finally:
+            volume.remove(force=True)
+
+
+def assert_no_internals(answer: Answer, stack: Stack) -> None:
+    body = answer.json()
+    assert set(body) == HEALTH_KEYS
+    for leak in (
+        stack.pg.password,
+        stack.redis.password,
+        "postgres",
+        "5432",
+        "6379",
+        "Traceback",
+        "Error",
+        "@",
+        "escalafin-test",
+    ):
+        assert leak not in answer.text, f"health body leaks {leak!r}: {answer.text}"
+
+
+def test_health_is_200_with_user_count(stack: Stack) -> None:
+    answer = get(stack.base_url)
+    body = answer.json()
+    assert answer.status == 200, answer.text
+    assert set(body) == HEALTH_KEYS
+    assert body["status"] == "healthy"
+    assert body["database"] == "connected"
+    assert body["redis"] == "connected"
+    assert body["users"] == 2
+    assert body["version"] == "1.2.3-test"
+    assert body["environment"] == "test"
+    assert str(body["timestamp"]).endswith("Z")
+
+
+def test_migrations_built_the_contract_schema(stack: Stack) -> None:
+    # client_encoding: decode text even if the server was initialised as SQL_ASCII
+    with psycopg.connect(stack.pg.url, client_encoding="UTF8") as conn:
+        columns = conn.execute(
+            "SELECT column_name::text, is_nullable::text FROM information_schema.columns "
+            "WHERE table_name = 'users' ORDER BY ordinal_position"
+        ).fetchall()
+        statuses = conn.execute('SELECT unnest(enum_range(NULL::"LoanStatus"))::text').fetchall()
+        index_valid = conn.execute(
+            "SELECT indisvalid FROM pg_index WHERE indexrelid = '\"payments_loanId_paidAt_idx\"'"
+            "::regclass"
+        ).fetchone()
+    assert [(name, nullable) for name, nullable in columns] == [
+        ("id", "NO"),
+        ("email", "NO"),
+        ("firstName", "NO"),
+        ("lastName", "NO"),
+        ("password", "NO"),
+        ("role", "NO"),
+        ("status", "NO"),
+        ("phone", "YES"),
+        ("createdAt", "NO"),
+        ("updatedAt", "NO"),
+    ]
+    assert ("RESTRUCTURED",) in statuses
+    assert index_valid == (True,)
+
+
+def test_image_healthcheck_turns_container_healthy(
+    docker_client: docker.DockerClient, stack: Stack
+) -> None:
+    config = docker_client.images.get(TAG).attrs["Config"]
+    assert config["Healthcheck"]["Test"] == HEALTHCHECK_ARGV
+    assert config["ExposedPorts"] == {"3000/tcp": {}}
+    assert config["StopSignal"] == "SIGTERM"
+    stack.app.reload()
+    assert stack.app.attrs["State"]["Health"]["Status"] == "healthy"
+
+
+def test_process_runs_as_uid_1001(stack: Stack) -> None:
+    _, status = run_in(stack.app, ["cat", "/proc/1/status"])
+    uid_line = next(line for line in status.splitlines() if line.startswith("Uid:"))
+    gid_line = next(line for line in status.splitlines() if line.startswith("Gid:"))
+    assert uid_line.split()[1:] == ["1001"] * 4
+    assert gid_line.split()[1:] == ["1001"] * 4
+
+
+def test_fresh_named_volume_on_cache_path_is_writable(stack: Stack) -> None:
+    exit_code, output = run_in(
+        stack.app,
+        ["sh", "-c", "echo ok > /app/.next/cache/probe && stat -c %u:%g /app/.next/cache"],
+    )
+    assert exit_code == 0, output
+    assert output.strip() == "1001:1001"
+
+
+def test_one_log_line_per_request_and_no_secrets(stack: Stack) -> None:
+    marker = f"/api/missing-{uuid.uuid4().hex[:6]}"
+    assert get(stack.base_url.replace("/api/health", marker)).status == 404
+    time.sleep(0.3)
+    lines = [line for line in logs(stack.app).splitlines() if marker in line]
+    assert len(lines) == 1 and f"GET {marker} 404 " in lines[0] and lines[0].endswith("ms")
+    for secret in (AUTH_SECRET, stack.pg.password, stack.redis.password):
+        assert secret not in logs(stack.app)
+
+
+def test_hung_postgres_answers_503_within_bound(stack: Stack) -> None:
+    stack.pg.container.pause()
+    try:
+        answer = get(stack.base_url)
+        assert answer.status == 503, answer.text
+        assert answer.seconds < BOUND_S, f"took {answer.seconds:.1f}s"
+        assert answer.json()["database"] == "disconnected"
+        assert answer.json()["redis"] == "connected"
+        assert_no_internals(answer, stack)
+    finally:
+        stack.pg.container.unpause()
+    assert wait_for_status(stack.base_url, 200).status == 200
+
+
+def test_stopped_postgres_answers_503_then_recovers(stack: Stack) -> None:
+    stack.pg.container.stop(timeout=10)
+    try:
+        answer = get(stack.base_url)
+        assert answer.status == 503, answer.text
+        assert answer.seconds < BOUND_S, f"took {answer.seconds:.1f}s"
+        body = answer.json()
+        assert (body["status"], body["database"], body["users"]) == (
+            "unhealthy",
+            "disconnected",
+            None,
+        )
+        assert_no_internals(answer, stack)
+    finally:
+        stack.pg.container.start()
+    recovered = wait_for_status(stack.base_url, 200)
+    assert recovered.status == 200, recovered.text
+    assert recovered.json()["users"] == 2
+
+
+def test_stopped_redis_answers_503(stack: Stack) -> None:
+    stack.redis.container.pause()
+    try:
+        answer = get(stack.base_url)
+        assert answer.status == 503, answer.text
+        assert answer.seconds < BOUND_S
+        assert (answer.json()["database"], answer.json()["redis"]) == ("connected", "disconnected")
+        assert_no_internals(answer, stack)
+    finally:
+        stack.redis.container.unpause()
+    assert wait_for_status(stack.base_url, 200).status == 200
+
+
+def test_sigterm_shuts_down_gracefully(docker_client: docker.DockerClient, stack: Stack) -> None:
+    with app_container(docker_client, stack.env, network=stack.network) as app:
+        deadline = time.monotonic() + 60
+        while "Application startup complete" not in logs(app):
+            assert time.monotonic() < deadline, logs(app)
+            time.sleep(0.3)
+        started = time.monotonic()
+        app.stop(timeout=20)
+        stopped_in = time.monotonic() - started
+        app.reload()
+        assert app.attrs["State"]["ExitCode"] == 0, logs(app)
+        assert stopped_in < 10, f"stop took {stopped_in:.1f}s"
+        assert "Application shutdown complete" in logs(app)
+
+
+@pytest.mark.parametrize("missing", ["DATABASE_URL", "REDIS_URL"])
+def test_missing_required_env_exits_nonzero_naming_it(
+    docker_client: docker.DockerClient, app_image: str, missing: str
+) -> None:
+    env = {"DATABASE_URL": "postgresql://u:secret-pw@db:5432/app", "REDIS_URL": "redis://r:6379"}
+    del env[missing]
+    with app_container(docker_client, env) as app:
+        exit_code = app.wait(timeout=60)["StatusCode"]
+        output = logs(app)
+    assert exit_code != 0
+    assert f"{missing} is required" in output
+    assert len(output.strip().splitlines()) == 1, output
+    assert "secret-pw" not in output
