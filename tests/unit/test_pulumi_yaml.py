@@ -60,3 +60,9 @@ def test_stack_files_use_declared_keys(stack: str) -> None:
         namespace, key = full.split(":", 1)
         if namespace == "escalafin":
             assert key in names, f"{full} in Pulumi.{stack}.yaml is not a known key"
+
+
+def test_readme_documents_every_key() -> None:
+    readme = (PROJECT_DIR / "README.md").read_text()
+    missing = [k.name for k in KEYS if f"| `{k.name}` |" not in readme]
+    assert missing == []
