@@ -102,21 +102,26 @@ class DeployResult:
 
 
 def acquire_lock(conn: Conn, timeout_s: float) -> None:
-    """Session-level pg_advisory_lock(72707369), waiting at most `timeout_s`."""
+    """Session-level advisory lock 72707369, waiting at most `timeout_s`.
+
+    Polls pg_try_advisory_lock instead of blocking in pg_advisory_lock: a session blocked
+    inside a statement holds a snapshot, and the other runner's `CREATE INDEX CONCURRENTLY`
+    waits for every such snapshot — a deadlock PostgreSQL resolves by killing one of them.
+    """
     started = time.monotonic()
-    try:
-        # One simple-protocol round trip; on timeout the implicit transaction (and its SET)
-        # is rolled back, so the session's lock_timeout is untouched either way.
-        conn.execute(
-            f"SET lock_timeout = {int(timeout_s * 1000)}; "
-            f"SELECT pg_advisory_lock({ADVISORY_LOCK_ID}); RESET lock_timeout".encode()
-        )
-    except psycopg.errors.LockNotAvailable:
-        raise LockTimeoutError(
-            f"timed out after {timeout_s:g}s waiting for the migration advisory lock "
-            f"{ADVISORY_LOCK_ID}: another runner (this tool or `prisma migrate`) is applying "
-            "migrations on this database; retry when it finishes"
-        ) from None
+    delay = 0.02
+    while True:
+        row = conn.execute("SELECT pg_try_advisory_lock(72707369)").fetchone()
+        if row == (True,):
+            break
+        if time.monotonic() - started >= timeout_s:
+            raise LockTimeoutError(
+                f"timed out after {timeout_s:g}s waiting for the migration advisory lock "
+                f"{ADVISORY_LOCK_ID}: another runner (this tool or `prisma migrate`) is applying "
+                "migrations on this database; retry when it finishes"
+            )
+        time.sleep(delay)
+        delay = min(delay * 2, 0.5)
     log.debug(
         "advisory lock %s acquired in %.1f ms",
         ADVISORY_LOCK_ID,
