@@ -4,6 +4,8 @@ Why: the deployment hands the same DATABASE_URL to this service and to the real
 Next.js + Prisma app. Prisma accepts query parameters libpq rejects
 (`?schema=public&connection_limit=5` makes libpq fail with "invalid URI query
 parameter"), so they are dropped here; `schema` becomes the search_path.
+lifecycle/db.py does the same for the ops tools; it is not imported from here
+because the image's build context is app/ alone (the service stays self-contained).
 """
 
 from __future__ import annotations
