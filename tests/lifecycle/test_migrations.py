@@ -15,8 +15,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
+from psycopg.rows import dict_row
 
 from lifecycle import db, migrations
 from lifecycle.migration_plan import discover
@@ -81,7 +81,7 @@ def result_of(proc: subprocess.CompletedProcess[str]) -> dict[str, Any]:
 
 
 def rows(url: str) -> list[dict[str, Any]]:
-    with db.connect(url) as conn, conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
+    with db.connect(url) as conn, conn.cursor(row_factory=dict_row) as cur:
         cur.execute("SELECT * FROM _prisma_migrations ORDER BY started_at")
         return cur.fetchall()
 
