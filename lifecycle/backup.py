@@ -1,0 +1,546 @@
+"""Verified PostgreSQL backups: stream, verify, publish atomically, copy off-site, prune.
+
+Replaces the seed's cron `backup-db.sh` (`pg_dump > file.sql; gzip`, `find -mtime +7
+-delete`), which wrote a plaintext dump to disk first and reported success even when
+pg_dump failed. One run here:
+
+1. `pg_dump -Fc` (custom format, zstd-compressed by pg_dump itself) streams into a hidden
+   temp file in the backups directory while its SHA-256 is computed; no plaintext copy
+   ever exists; fsync.
+2. The archive is verified by reading it back completely with `pg_restore` (its table
+   of contents and every data block), before it counts as a backup.
+3. The checksum sidecar (`<name>.sha256`, `sha256sum` format) and then the archive are
+   renamed into place (`escalafin-<UTC timestamp>.dump`); the directory is fsynced.
+4. The archive is uploaded to the bucket (multipart, checksummed; see object_store).
+5. Retention (age with a floor of the newest K, see retention) prunes the directory and
+   the bucket — only after a successful run, so failures never delete anything.
+
+A failure at any step exits non-zero with one log line saying what failed, removes its
+temp file / partial object and leaves earlier backups untouched. If only the upload
+fails, the verified local archive is kept (it is a good backup) but the run still fails,
+so the agent's healthcheck turns unhealthy until off-site copies work again.
+Runs are serialized with a lock file, so `backup now` during a scheduled run waits.
+
+Database credentials reach pg_dump through libpq environment variables (PGPASSWORD...),
+never through argv. pg_dump/pg_restore are taken from $PG_BIN_DIR or $PATH.
+
+Commands (exit codes as in lifecycle.cli, plus 5):
+    python -m lifecycle.backup now [--json]    one backup now
+    python -m lifecycle.backup list [--json]   backups in the directory and the bucket
+Exit: 0 ok · 2 configuration · 3 dump or verification failed (nothing written) ·
+4 database unreachable or login refused (nothing written) · 5 off-site upload failed
+(verified local copy kept) · 6 prune failed after a good backup.
+
+Environment: see lifecycle.backup_agent (the agent's contract is this module's).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Generator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Final
+
+from psycopg import conninfo
+
+from lifecycle import cli, db, retention
+from lifecycle.object_store import ObjectStore, ObjectStoreError, StoreSettings
+
+log = logging.getLogger("escalafin.backup")
+
+EXIT_OFFSITE: Final = 5
+EXIT_PRUNE: Final = 6
+DEFAULT_DIR: Final = "/backup-escalafin"
+DEFAULT_COMPRESSION: Final = "zstd:3"
+STATE_FILE: Final = ".escalafin-backup-state.json"
+LOCK_FILE: Final = ".escalafin-backup.lock"
+CHUNK: Final = 1024 * 1024
+
+# conninfo keyword -> libpq environment variable (so secrets never appear in argv).
+_LIBPQ_ENV: Final = {
+    "host": "PGHOST",
+    "hostaddr": "PGHOSTADDR",
+    "port": "PGPORT",
+    "user": "PGUSER",
+    "password": "PGPASSWORD",
+    "dbname": "PGDATABASE",
+    "sslmode": "PGSSLMODE",
+    "sslrootcert": "PGSSLROOTCERT",
+    "sslcert": "PGSSLCERT",
+    "sslkey": "PGSSLKEY",
+    "connect_timeout": "PGCONNECT_TIMEOUT",
+    "application_name": "PGAPPNAME",
+    "target_session_attrs": "PGTARGETSESSIONATTRS",
+}
+
+
+class BackupError(RuntimeError):
+    """A step failed; `exit_code` says which kind (see module docstring)."""
+
+    def __init__(self, message: str, exit_code: int = cli.EXIT_REFUSED) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+@dataclass(frozen=True)
+class BackupConfig:
+    database_url: str
+    backup_dir: Path
+    retention_days: int = 7
+    keep_min: int = 3
+    store: StoreSettings | None = None
+    pg_bin_dir: Path | None = None
+    compression: str = DEFAULT_COMPRESSION
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> BackupConfig:
+        e = dict(os.environ if env is None else env)
+        url = e.get("DATABASE_URL", "")
+        if not url:
+            raise BackupError(
+                "DATABASE_URL is not set (postgresql://user@host:5432/db; "
+                "the password may come from PGPASSWORD)",
+                cli.EXIT_USAGE,
+            )
+        return cls(
+            database_url=url,
+            backup_dir=Path(e.get("BACKUP_DIR", DEFAULT_DIR)),
+            retention_days=_env_int(e, "BACKUP_RETENTION_DAYS", 7),
+            keep_min=_env_int(e, "BACKUP_KEEP_MIN", 3),
+            store=StoreSettings.from_env(e),
+            pg_bin_dir=Path(e["PG_BIN_DIR"]) if e.get("PG_BIN_DIR") else None,
+            compression=e.get("BACKUP_COMPRESSION", DEFAULT_COMPRESSION),
+        )
+
+
+def _env_int(env: Mapping[str, str], key: str, default: int) -> int:
+    raw = env.get(key, "")
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BackupError(f"{key}={raw!r}: expected a whole number >= 1", cli.EXIT_USAGE) from None
+    if value < 1:
+        raise BackupError(f"{key}={raw!r}: expected a whole number >= 1", cli.EXIT_USAGE)
+    return value
+
+
+@dataclass(frozen=True)
+class BackupResult:
+    name: str
+    path: Path
+    size: int
+    sha256: str
+    tables: int
+    uploaded_to: str | None
+    seconds: float
+    pruned_local: list[str] = field(default_factory=list[str])
+    pruned_remote: list[str] = field(default_factory=list[str])
+
+
+# ---------------------------------------------------------------- pg tools
+
+
+def pg_env(database_url: str, base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment for pg_dump/pg_restore/psql: connection settings as PG* variables."""
+    env = dict(os.environ if base is None else base)
+    params = conninfo.conninfo_to_dict(
+        db.to_conninfo(database_url, application_name="escalafin-backup")
+    )
+    for key, value in params.items():
+        var = _LIBPQ_ENV.get(key)
+        if var and value is not None:
+            env[var] = str(value)
+    return env
+
+
+def pg_tool(name: str, bin_dir: Path | None) -> str:
+    """Path of pg_dump/pg_restore/psql; a clear error when it is missing."""
+    if bin_dir is not None:
+        candidate = bin_dir / name
+        if candidate.is_file():
+            return str(candidate)
+        raise BackupError(f"{name} not found in PG_BIN_DIR={bin_dir}", cli.EXIT_USAGE)
+    found = shutil.which(name)
+    if found is None:
+        raise BackupError(
+            f"{name} not found on PATH (install postgresql-client-<server major>)", cli.EXIT_USAGE
+        )
+    return found
+
+
+def _last_line(stderr: bytes) -> str:
+    lines = [ln.strip() for ln in stderr.decode(errors="replace").splitlines() if ln.strip()]
+    return lines[-1] if lines else "no error output"
+
+
+def _failure_code(stderr: bytes) -> int:
+    text = stderr.decode(errors="replace")
+    unreachable = (
+        "connection to server",
+        "could not connect",
+        "could not translate host name",
+        "authentication failed",
+        "Connection refused",
+        "timeout expired",
+    )
+    return cli.EXIT_UNAVAILABLE if any(s in text for s in unreachable) else cli.EXIT_REFUSED
+
+
+def verify_archive(path: Path, bin_dir: Path | None, expected_sha256: str | None = None) -> int:
+    """Read the whole archive back with pg_restore; return its table count.
+
+    `pg_restore --list` alone only reads the table of contents at the head of the file, so
+    a truncated archive would pass; rendering it to /dev/null reads every data block.
+    """
+    if expected_sha256 is not None:
+        actual = sha256_of(path)
+        if actual != expected_sha256:
+            raise BackupError(
+                f"{path.name}: checksum mismatch (expected {expected_sha256[:12]}…, "
+                f"file has {actual[:12]}…): the archive is corrupted or truncated"
+            )
+    pg_restore = pg_tool("pg_restore", bin_dir)
+    with path.open("rb") as archive:
+        listing = subprocess.run(
+            [pg_restore, "--list"], stdin=archive, capture_output=True, check=False
+        )
+    if listing.returncode != 0:
+        raise BackupError(
+            f"{path.name} is not a readable pg_dump archive: {_last_line(listing.stderr)}"
+        )
+    with path.open("rb") as archive:
+        full = subprocess.run(
+            [pg_restore, "--file", os.devnull],
+            stdin=archive,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            check=False,
+        )
+    if full.returncode != 0:
+        raise BackupError(
+            f"{path.name} is damaged (pg_restore cannot read it through): {_last_line(full.stderr)}"
+        )
+    return sum(
+        1 for ln in listing.stdout.decode(errors="replace").splitlines() if " TABLE DATA " in ln
+    )
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def read_sidecar(path: Path) -> str | None:
+    """The recorded checksum of an archive (`<archive>.sha256`), if any."""
+    sidecar = path.with_name(path.name + ".sha256")
+    try:
+        return sidecar.read_text().split()[0]
+    except (FileNotFoundError, IndexError):
+        return None
+
+
+# ---------------------------------------------------------------- the run
+
+
+@contextlib.contextmanager
+def run_lock(backup_dir: Path) -> Generator[None]:
+    """One backup or restore at a time per backups directory."""
+    with (backup_dir / LOCK_FILE).open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _stream_dump(cmd: Sequence[str], env: Mapping[str, str], out: IO[bytes]) -> tuple[str, int]:
+    """Run pg_dump writing into `out`; return (sha256, bytes). Raises on failure."""
+    digest = hashlib.sha256()
+    size = 0
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, env=dict(env))
+        assert proc.stdout is not None
+        with proc.stdout:
+            while chunk := proc.stdout.read(CHUNK):
+                digest.update(chunk)
+                out.write(chunk)
+                size += len(chunk)
+        code = proc.wait()
+        err.seek(0)
+        stderr = err.read()
+    if code != 0:
+        raise BackupError(
+            f"pg_dump failed (exit {code}): {_last_line(stderr)}", _failure_code(stderr)
+        )
+    return digest.hexdigest(), size
+
+
+def dump_verified(config: BackupConfig, tag: str = "") -> tuple[Path, str, int]:
+    """Steps 1-3: a verified archive in the backups directory; nothing left on failure."""
+    directory = config.backup_dir
+    name = retention.backup_name(datetime.now(UTC), tag)
+    final = directory / name
+    temp = directory / f".{name}.partial"
+    sidecar = directory / f"{name}.sha256"
+    sidecar_temp = directory / f".{name}.sha256.partial"
+    cmd = [
+        pg_tool("pg_dump", config.pg_bin_dir),
+        "--format=custom",
+        f"--compress={config.compression}",
+        "--no-password",
+    ]
+    try:
+        started = time.monotonic()
+        with temp.open("xb") as out:
+            sha256, size = _stream_dump(cmd, pg_env(config.database_url), out)
+            out.flush()
+            os.fsync(out.fileno())
+        log.info(
+            "dump %s: %d bytes in %.1fs (%s)",
+            name,
+            size,
+            time.monotonic() - started,
+            db.redact(config.database_url),
+        )
+        started = time.monotonic()
+        tables = verify_archive(temp, config.pg_bin_dir)
+        log.info("verify %s: %d tables readable in %.1fs", name, tables, time.monotonic() - started)
+        with sidecar_temp.open("x") as s:
+            s.write(f"{sha256}  {name}\n")
+            s.flush()
+            os.fsync(s.fileno())
+        sidecar_temp.rename(sidecar)
+        temp.rename(final)
+        _fsync_dir(directory)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        sidecar_temp.unlink(missing_ok=True)
+        if not final.exists():
+            sidecar.unlink(missing_ok=True)
+        raise
+    return final, sha256, tables
+
+
+def local_backups(directory: Path) -> list[retention.BackupRef]:
+    refs: list[retention.BackupRef] = []
+    for path in directory.iterdir() if directory.is_dir() else ():
+        ref = retention.parse_name(path.name, path.stat().st_size)
+        if ref is not None:
+            refs.append(ref)
+    return sorted(refs, reverse=True)
+
+
+def prune(
+    config: BackupConfig, store: ObjectStore | None, now: datetime
+) -> tuple[list[str], list[str]]:
+    """Retention applied to the directory and the bucket, each judged on its own contents."""
+    local = retention.to_prune(
+        local_backups(config.backup_dir),
+        now=now,
+        retention_days=config.retention_days,
+        keep_min=config.keep_min,
+    )
+    for ref in local:
+        (config.backup_dir / ref.name).unlink(missing_ok=True)
+        (config.backup_dir / (ref.name + ".sha256")).unlink(missing_ok=True)
+    remote: list[retention.BackupRef] = []
+    if store is not None:
+        remote = retention.to_prune(
+            store.backups(), now=now, retention_days=config.retention_days, keep_min=config.keep_min
+        )
+        for ref in remote:
+            store.delete(ref.name)
+    if local or remote:
+        log.info(
+            "prune: %d local, %d off-site older than %d days (newest %d always kept)",
+            len(local),
+            len(remote),
+            config.retention_days,
+            config.keep_min,
+        )
+    return [r.name for r in local], [r.name for r in remote]
+
+
+def run(config: BackupConfig) -> BackupResult:
+    """One complete backup run (steps 1-5). Raises BackupError; records the outcome."""
+    started = time.monotonic()
+    if not config.backup_dir.is_dir():
+        raise BackupError(
+            f"backups directory {config.backup_dir} does not exist "
+            "(mount the backups volume there or set BACKUP_DIR)",
+            cli.EXIT_USAGE,
+        )
+    try:
+        with run_lock(config.backup_dir):
+            path, sha256, tables = dump_verified(config)
+            size = path.stat().st_size
+            uploaded: str | None = None
+            store = ObjectStore(config.store) if config.store is not None else None
+            if store is not None:
+                t = time.monotonic()
+                try:
+                    store.upload(path, sha256)
+                except ObjectStoreError as exc:
+                    raise BackupError(
+                        f"{exc} (the verified local copy {path.name} is kept)", EXIT_OFFSITE
+                    ) from None
+                uploaded = store.settings.where(path.name)
+                log.info("upload %s: %d bytes in %.1fs", uploaded, size, time.monotonic() - t)
+            try:
+                pruned_local, pruned_remote = prune(config, store, datetime.now(UTC))
+            except (OSError, ObjectStoreError) as exc:
+                raise BackupError(
+                    f"prune failed after backup {path.name}: {exc}", EXIT_PRUNE
+                ) from None
+    except BackupError as exc:
+        record_state(config.backup_dir, ok=False, detail=str(exc))
+        raise
+    result = BackupResult(
+        path.name,
+        path,
+        size,
+        sha256,
+        tables,
+        uploaded,
+        round(time.monotonic() - started, 3),
+        pruned_local,
+        pruned_remote,
+    )
+    record_state(config.backup_dir, ok=True, detail=path.name)
+    log.info(
+        "backup %s done: %d bytes, %d tables, %.1fs total", path.name, size, tables, result.seconds
+    )
+    return result
+
+
+# ---------------------------------------------------------------- state (healthcheck)
+
+
+@dataclass(frozen=True)
+class State:
+    last_success_at: datetime | None = None
+    last_success: str | None = None
+    last_failure_at: datetime | None = None
+    last_failure: str | None = None
+
+
+def read_state(backup_dir: Path) -> State:
+    try:
+        raw = json.loads((backup_dir / STATE_FILE).read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return State()
+
+    def when(key: str) -> datetime | None:
+        value = raw.get(key)
+        return datetime.fromisoformat(value) if isinstance(value, str) else None
+
+    return State(
+        when("last_success_at"),
+        raw.get("last_success"),
+        when("last_failure_at"),
+        raw.get("last_failure"),
+    )
+
+
+def record_state(backup_dir: Path, *, ok: bool, detail: str) -> None:
+    """Atomically update the state file the healthcheck reads (best effort if no dir)."""
+    if not backup_dir.is_dir():
+        return
+    state = asdict(read_state(backup_dir))
+    now = datetime.now(UTC).isoformat()
+    if ok:
+        state.update(last_success_at=now, last_success=detail)
+    else:
+        state.update(last_failure_at=now, last_failure=detail)
+    temp = backup_dir / (STATE_FILE + ".partial")
+    temp.write_text(json.dumps(state, default=str))
+    temp.replace(backup_dir / STATE_FILE)
+
+
+# ---------------------------------------------------------------- CLI
+
+
+def _list(config: BackupConfig) -> list[dict[str, object]]:
+    now = datetime.now(UTC)
+    places = [("volume", local_backups(config.backup_dir))]
+    if config.store is not None:
+        places.append(("s3", sorted(ObjectStore(config.store).backups(), reverse=True)))
+    return [
+        {
+            "where": where,
+            "name": r.name,
+            "size": r.size,
+            "age_hours": round((now - r.created_at).total_seconds() / 3600, 1),
+        }
+        for where, refs in places
+        for r in refs
+    ]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m lifecycle.backup",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("command", choices=("now", "list"))
+    parser.add_argument("--json", action="store_true", help="print one JSON result on stdout")
+    args = parser.parse_args(argv)
+    cli.setup_logging()
+    try:
+        config = BackupConfig.from_env()
+        if args.command == "list":
+            rows = _list(config)
+            human = (
+                "\n".join(
+                    f"{r['where']:6} {r['name']}  {r['size']:>12} B  {r['age_hours']:>7} h old"
+                    for r in rows
+                )
+                or "no backups"
+            )
+            cli.emit(args.json, {"ok": True, "backups": rows}, human)
+            return cli.EXIT_OK
+        result = run(config)
+    except BackupError as exc:
+        log.error("backup failed: %s", exc)
+        return cli.fail(args.json, exc.exit_code, str(exc))
+    except ObjectStoreError as exc:
+        return cli.fail(args.json, cli.EXIT_UNAVAILABLE, str(exc))
+    cli.emit(
+        args.json,
+        {"ok": True, **asdict(result), "path": str(result.path)},
+        f"backup {result.name}: {result.size} bytes, sha256 {result.sha256}, "
+        f"{result.tables} tables"
+        + (f", uploaded to {result.uploaded_to}" if result.uploaded_to else ""),
+    )
+    return cli.EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())
