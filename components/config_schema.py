@@ -197,6 +197,18 @@ KEYS: tuple[Key, ...] = (
         dev="direct",
         prod="in-network",
     ),
+    _k(
+        "migrationsDir",
+        "string",
+        "Prisma migrations folder, relative to appContext.",
+        "prisma/migrations",
+    ),
+    _k(
+        "seedFile",
+        "string",
+        "Seed data file (users, password keys; no passwords), relative to appContext.",
+        "prisma/seed.json",
+    ),
     # --- backups
     _k("backupSchedule", "string", "Cron expression of scheduled backups.", "0 2 * * *"),
     _k("backupTimezone", "string", "IANA time zone the schedule is read in.", "UTC"),

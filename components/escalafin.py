@@ -19,7 +19,9 @@ from components.backup_bucket import BackupBucket, BackupBucketArgs
 from components.cache import Cache, CacheArgs
 from components.credentials import Credentials, CredentialsArgs
 from components.database import Database, DatabaseArgs
+from components.lifecycle import DatabaseLifecycle, DatabaseLifecycleArgs
 from components.network import Networks, NetworksArgs
+from components.ops_image import OpsImage, OpsImageArgs
 from components.settings import Settings
 
 HEALTH_CHECK_INTERVAL_SECONDS = 60
@@ -53,6 +55,11 @@ class EscalaFin(pulumi.ComponentResource):
             child,
         )
         image = AppImage("app-image", AppImageArgs(s.app.build), child)
+        ops_image = OpsImage(
+            "ops-image",
+            OpsImageArgs(s.name_prefix, s.ops_base_image, s.database.major),
+            child,
+        )
 
         database = Database(
             "database",
@@ -79,6 +86,19 @@ class EscalaFin(pulumi.ComponentResource):
             ),
             child,
         )
+        lifecycle = DatabaseLifecycle(
+            "lifecycle",
+            DatabaseLifecycleArgs(
+                settings=s.lifecycle,
+                database=database,
+                internal_network=networks.internal_name,
+                ops_image=ops_image.image_name,
+                ops_image_resource=ops_image.image,
+                docker_host=s.docker_host,
+                seed_passwords=credentials.seed_passwords,
+            ),
+            child,
+        )
 
         app = AppService(
             "app",
@@ -95,7 +115,7 @@ class EscalaFin(pulumi.ComponentResource):
                 internal_network=networks.internal.name,
                 public_network=networks.public.name,
                 protect_data=s.is_prod,
-                depends_on=[database.container, cache.container],
+                depends_on=[database.container, cache.container, lifecycle.seed],
             ),
             child,
         )

@@ -25,6 +25,8 @@ class NetworksArgs:
 
 class Networks(pulumi.ComponentResource):
     internal: docker.Network
+    internal_name: str
+    """Known before anything exists, so lifecycle inputs stay known during preview."""
     public: docker.Network
     admin: docker.Network | None
 
@@ -34,9 +36,10 @@ class Networks(pulumi.ComponentResource):
         super().__init__("escalafin:index:Networks", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         labels = [docker.NetworkLabelArgs(label="escalafin.managed-by", value="pulumi")]
+        self.internal_name = f"{args.name_prefix}-internal"
         self.internal = docker.Network(
             "internal",
-            name=f"{args.name_prefix}-internal",
+            name=self.internal_name,
             internal=True,
             labels=labels,
             opts=child,

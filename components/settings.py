@@ -156,13 +156,20 @@ class SeedPasswords:
 
 
 @dataclass(frozen=True)
+class LifecycleSettings:
+    mode: str  # "direct" | "in-network"
+    migrations_dir: Path
+    seed_file: Path
+
+
+@dataclass(frozen=True)
 class Settings:
     stack: str
     environment: Environment
     name_prefix: str
     restart_policy: str
     ops_base_image: str
-    lifecycle_mode: str  # "direct" | "in-network"
+    lifecycle: LifecycleSettings
     docker_host: str | None
     app: AppSettings
     database: DatabaseSettings
@@ -295,7 +302,7 @@ def load(
         name_prefix=prefix,
         restart_policy=restart,
         ops_base_image=r.parsed("opsBaseImage", v.parse_image_ref, ""),
-        lifecycle_mode=lifecycle_mode,
+        lifecycle=_lifecycle(r, lifecycle_mode, app.build.context),
         docker_host=docker_host,
         app=app,
         database=database,
@@ -312,6 +319,20 @@ def load(
     if r.problems:
         raise ConfigError(r.problems)
     return settings
+
+
+def _lifecycle(r: _Reader, mode: str, context: Path) -> LifecycleSettings:
+    migrations_raw = r.text("migrationsDir")
+    migrations = (context / migrations_raw).resolve()
+    if context.is_dir() and not migrations.is_dir():
+        r.problem(
+            "migrationsDir", migrations_raw, "a folder of Prisma migrations inside appContext"
+        )
+    seed_raw = r.text("seedFile")
+    seed = (context / seed_raw).resolve()
+    if context.is_dir() and not seed.is_file():
+        r.problem("seedFile", seed_raw, "the seed data file inside appContext")
+    return LifecycleSettings(mode=mode, migrations_dir=migrations, seed_file=seed)
 
 
 def _app(r: _Reader, prefix: str) -> AppSettings:

@@ -310,3 +310,46 @@ def test_config_secrets_stay_secret_everywhere() -> None:
     test_outputs_hold_no_plaintext_secret(run)
     env = env_of(run.one(CONTAINER, "app"))
     assert env["OPENPAY_PRIVATE_KEY"] == "placeholder-openpayPrivateKey-0123456789"
+
+
+MIGRATIONS = "pulumi-python:dynamic/escalafin:DatabaseMigrations"
+SEED = "pulumi-python:dynamic/escalafin:ConditionalSeed"
+
+
+def test_lifecycle_runs_between_database_and_app(run: ProgramRun) -> None:
+    migrations = run.one(MIGRATIONS, "migrations")
+    seed = run.one(SEED, "seed")
+    postgres = run.one(CONTAINER, "postgres")
+    assert postgres.urn in migrations.dependencies
+    assert migrations.urn in seed.dependencies
+    assert seed.urn in run.one(CONTAINER, "app").dependencies
+    data_volume = run.one(VOLUME, "postgres-data").inputs["name"]
+    for resource in (migrations, seed):
+        assert resource.is_secret("database_url")
+        # a new container or a new data volume is a new database: the seed is checked again
+        assert resource.inputs["database_identity"].endswith("/" + data_volume)
+        assert postgres.urn in resource.dependencies
+    assert seed.is_secret("passwords")
+    assert set(seed.inputs["passwords"]) == {"admin", "advisor", "client"}
+    assert len(migrations.inputs["migrations_hash"]) == 64
+
+
+def test_lifecycle_mode_per_stack(run: ProgramRun) -> None:
+    runner = run.one(MIGRATIONS, "migrations").inputs["runner"]
+    url = run.one(MIGRATIONS, "migrations").inputs["database_url"]
+    if run.stack == "dev":
+        assert runner["mode"] == "direct"
+        assert "@127.0.0.1:5432/" in url
+    else:
+        assert runner["mode"] == "in-network"
+        assert runner["docker_host"] == "ssh://deploy@escalafin-prod.example.com"
+        assert runner["network"] == network_name(run, "internal")
+        assert runner["ops_image"] == run.one("docker:index/image:Image", "ops").inputs["imageName"]
+        assert "@postgres:5432/" in url
+
+
+def test_ops_image_matches_server_major(run: ProgramRun) -> None:
+    ops = run.one("docker:index/image:Image", "ops")
+    assert ops.inputs["build"]["args"]["PG_MAJOR"] == "17"
+    assert ops.inputs["build"]["dockerfile"].endswith("ops/Dockerfile")
+    assert ops.inputs["skipPush"] is True

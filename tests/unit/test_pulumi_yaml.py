@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 import yaml
 
 from components.config_schema import KEYS, Key
+from scripts import sync_config
 from tests.support.program import PROJECT_DIR
 
 pytestmark = pytest.mark.unit
@@ -16,17 +16,6 @@ pytestmark = pytest.mark.unit
 
 def declared() -> dict[str, dict[str, Any]]:
     return yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())["config"]
-
-
-def typed_default(key: Key) -> Any:
-    assert key.default is not None
-    if key.kind == "integer":
-        return int(key.default)
-    if key.kind == "boolean":
-        return key.default == "true"
-    if key.kind == "array":
-        return json.loads(key.default)
-    return key.default
 
 
 def test_same_keys() -> None:
@@ -40,7 +29,7 @@ def test_key_matches_schema(key: Key) -> None:
     assert spec["description"] == key.description
     assert spec.get("secret", False) is key.secret
     if key.default is not None and not key.by_env:
-        assert spec["default"] == typed_default(key)
+        assert spec["default"] == sync_config.typed_default(key)
     else:
         assert "default" not in spec  # env-specific or computed defaults live in settings.py
 
@@ -62,7 +51,8 @@ def test_stack_files_use_declared_keys(stack: str) -> None:
             assert key in names, f"{full} in Pulumi.{stack}.yaml is not a known key"
 
 
-def test_readme_documents_every_key() -> None:
+def test_generated_files_are_current() -> None:
+    """`python -m scripts.sync_config` regenerates both from components/config_schema.py."""
+    assert declared() == sync_config.config_block()
     readme = (PROJECT_DIR / "README.md").read_text()
-    missing = [k.name for k in KEYS if f"| `{k.name}` |" not in readme]
-    assert missing == []
+    assert sync_config.readme_table() in readme

@@ -144,7 +144,7 @@ def test_defaults_without_stack_file_values() -> None:
         s.database.admin_endpoint is not None and str(s.database.admin_endpoint) == "127.0.0.1:5432"
     )
     p = settings_for("prod")
-    assert p.database.admin_endpoint is None and p.lifecycle_mode == "in-network"
+    assert p.database.admin_endpoint is None and p.lifecycle.mode == "in-network"
     assert p.backup.store == "aws" and p.is_prod
 
 
