@@ -1,0 +1,1 @@
+"""EscalaFin CrossGuard policy pack: pure, unit-tested checks + the pack in __main__."""

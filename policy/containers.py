@@ -1,0 +1,112 @@
+"""Checks over one `docker:index/container:Container`'s props.
+
+Each check is a pure function props -> list of violation messages (empty =
+compliant), so unit tests call it with hand-written props and with the props
+the real program declares. Values not known yet (preview) are not judged.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from policy.props import LOOPBACK, UNKNOWN, as_int, get, is_secret, items, label, reveal
+
+COMPONENT_LABEL = "escalafin.component"
+DATA_PORTS = frozenset({5432, 6379})
+DATA_COMPONENTS = frozenset({"postgres", "database", "redis", "cache"})
+DATA_IMAGE = re.compile(r"(^|[/:@-])(postgres|postgresql|redis|valkey)([:@/-]|$)", re.IGNORECASE)
+APP_COMPONENT = "app"
+ROOT_USERS = frozenset({"", "root", "0"})
+SECRET_NAME = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|KEY|DSN|CREDENTIAL", re.IGNORECASE)
+PUBLIC_NAME = re.compile(r"PUBLIC", re.IGNORECASE)  # OPENPAY_PUBLIC_KEY, NEXT_PUBLIC_*: not secret
+URL_WITH_CREDENTIALS = re.compile(r"[a-z][a-z0-9+.-]*://[^/\s:@]*:[^/\s@]+@", re.IGNORECASE)
+SECRET_FLAG = re.compile(r"^--?(requirepass|masterauth|password|pass|token|secret|a)$")
+
+
+def missing_healthcheck(props: Any) -> list[str]:
+    """Every container has a healthcheck with a test (Docker's "NONE" disables it)."""
+    hc = get(props, "healthcheck")
+    if hc is UNKNOWN:
+        return []
+    tests = [reveal(t) for t in items(get(hc, "tests", []))]
+    if not tests or tests[0] == "NONE":
+        return ['no healthcheck: set `healthcheck.tests` (e.g. ["CMD", ...]) on every container']
+    return []
+
+
+def is_data_service(props: Any) -> bool:
+    """PostgreSQL or Redis, told by its label or by an image name like postgres:17/redis:7."""
+    if label(props, COMPONENT_LABEL) in DATA_COMPONENTS:
+        return True
+    image = reveal(get(props, "image", ""))
+    return isinstance(image, str) and image is not UNKNOWN and bool(DATA_IMAGE.search(image))
+
+
+def data_port_beyond_loopback(props: Any) -> list[str]:
+    """5432/6379 (or any port of a database/cache container) is published on loopback only."""
+    data_service = is_data_service(props)
+    found: list[str] = []
+    for port in items(get(props, "ports", [])):
+        if port is UNKNOWN:
+            continue
+        internal = as_int(get(port, "internal"))
+        if not (data_service or internal in DATA_PORTS):
+            continue
+        ip = reveal(get(port, "ip", "0.0.0.0"))  # noqa: S104 - Docker's default when ip is unset
+        if ip is UNKNOWN or ip in LOOPBACK:
+            continue
+        found.append(
+            f"port {internal} published on {ip!r}: database/cache ports may only bind "
+            f"127.0.0.1 or ::1 (set `ports[].ip`; unset means 0.0.0.0)"
+        )
+    return found
+
+
+def is_app(props: Any) -> bool:
+    return label(props, COMPONENT_LABEL) == APP_COMPONENT
+
+
+def app_runs_as_root(props: Any) -> list[str]:
+    """The app container sets a non-root user (unset = the image's, usually root)."""
+    if not is_app(props):
+        return []
+    user = reveal(get(props, "user", ""))
+    if user is UNKNOWN:
+        return []
+    uid = str(user).split(":", 1)[0].strip()
+    if uid in ROOT_USERS:
+        shown = repr(user) if user else "unset"
+        return [f"app container user is {shown}: run it as a non-root uid such as '1001:1001'"]
+    return []
+
+
+def plaintext_secrets(props: Any) -> list[str]:
+    """Secret-looking env entries, command arguments and URLs with credentials are secrets.
+
+    Messages name the variable or flag, never the value.
+    """
+    found: list[str] = []
+    envs = get(props, "envs", [])
+    if not is_secret(envs):
+        for entry in items(envs):
+            if entry is UNKNOWN or is_secret(entry) or not isinstance(entry, str):
+                continue
+            name, _, value = entry.partition("=")
+            if SECRET_NAME.search(name) and not PUBLIC_NAME.search(name) and value:
+                found.append(f"env {name} looks secret but is plaintext: pass it as a secret")
+            elif URL_WITH_CREDENTIALS.search(value):
+                found.append(f"env {name} holds a URL with credentials in plaintext")
+    command = get(props, "command", [])
+    if not is_secret(command):
+        previous = ""
+        for arg in items(command):
+            if arg is UNKNOWN or is_secret(arg) or not isinstance(arg, str):
+                previous = ""
+                continue
+            if SECRET_FLAG.match(previous):
+                found.append(f"command argument after {previous} is plaintext: pass it as a secret")
+            elif URL_WITH_CREDENTIALS.search(arg):
+                found.append("command argument holds a URL with credentials in plaintext")
+            previous = arg
+    return found
