@@ -1,0 +1,90 @@
+"""E2E fixtures: a unique stack prefix, free loopback ports, lab images, a cleaned-up harness."""
+
+from __future__ import annotations
+
+import secrets
+import socket
+from collections.abc import Iterator, Mapping
+
+import docker
+import pytest
+
+from tests.e2e.harness import Harness
+from tests.support import images
+from tests.support.docker_env import require_image
+from tests.support.program import PROJECT, ProgramRun, run_program
+
+LAB_IMAGES = {
+    "postgresImage": images.POSTGRES,
+    "redisImage": images.REDIS,
+    "appBaseImage": images.PYTHON,
+    "opsBaseImage": images.PYTHON,
+    "backupStoreImage": images.S3,
+}
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def e2e_overrides(**extra: str | None) -> dict[str, str | None]:
+    """Config overrides that point a stack file at the lab images, a fresh prefix and free ports."""
+    values: dict[str, str | None] = {
+        **LAB_IMAGES,
+        "namePrefix": f"escalafin-e2e-{secrets.token_hex(4)}",
+        "appHostPort": str(free_port()),
+        "databaseAdminPort": str(free_port()),
+        **extra,
+    }
+    return {f"{PROJECT}:{k}": v for k, v in values.items()}
+
+
+class Deployment:
+    """A stack under test: its config overrides, the harness, and `up` with more overrides."""
+
+    def __init__(self, harness: Harness, stack: str, overrides: Mapping[str, str | None]) -> None:
+        self.harness = harness
+        self.stack = stack
+        self.overrides = dict(overrides)
+
+    def program(self, **extra: str | None) -> ProgramRun:
+        more = {f"{PROJECT}:{k}": v for k, v in extra.items()}
+        return run_program(self.stack, {**self.overrides, **more})
+
+    @property
+    def app_port(self) -> int:
+        return int(self.overrides[f"{PROJECT}:appHostPort"] or 0)
+
+    @property
+    def prefix(self) -> str:
+        return str(self.overrides[f"{PROJECT}:namePrefix"])
+
+
+def deployment(
+    client: docker.DockerClient, stack: str, **extra: str | None
+) -> Iterator[Deployment]:
+    for name in (images.POSTGRES, images.REDIS, images.PYTHON):
+        require_image(client, name)
+    overrides = e2e_overrides(**extra)
+    harness = Harness(client, str(overrides[f"{PROJECT}:namePrefix"]))
+    try:
+        yield Deployment(harness, stack, overrides)
+    finally:
+        harness.destroy()
+
+
+@pytest.fixture(scope="module")
+def dev(docker_client: docker.DockerClient) -> Iterator[Deployment]:
+    """The dev stack, realised once per module and removed afterwards (also on failure)."""
+    yield from deployment(docker_client, "dev")
+
+
+@pytest.fixture(scope="module")
+def prodlike(docker_client: docker.DockerClient) -> Iterator[Deployment]:
+    """The dev stack with prod's database setting: no admin port, lifecycle in-network."""
+    yield from deployment(
+        docker_client, "dev", databaseAdminPortEnabled="false", lifecycleMode="in-network"
+    )

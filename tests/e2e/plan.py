@@ -1,0 +1,147 @@
+"""Pure bookkeeping for the e2e harness: order, mock→real substitution, input checks.
+
+Kept free of Docker so the harness's decisions (what to realise first, which
+recorded input keys it understands, what a mocked value really is) can be read
+and reasoned about on their own. Test infrastructure, not the product path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from pulumi.runtime import mocks as pulumi_mocks
+
+from tests.support.program import Resource, _mock_outputs  # pyright: ignore[reportPrivateUsage]
+
+DYNAMIC_PREFIX = "pulumi-python:dynamic/"
+MIN_SUBSTITUTED_LEN = 8  # shorter mock values (numbers, flags) are never rewritten
+
+
+class UnmappedInput(AssertionError):
+    """A recorded input the harness does not know how to realise: fail, never ignore."""
+
+    def __init__(self, resource: Resource, key: str, allowed: Iterable[str]) -> None:
+        super().__init__(
+            f"{resource.type} {resource.name!r}: input {key!r} is not mapped by the e2e harness; "
+            f"mapped: {', '.join(sorted(allowed))}"
+        )
+
+
+def check_keys(
+    resource: Resource, values: Mapping[str, Any], allowed: Iterable[str], path: str = ""
+) -> None:
+    """Raise UnmappedInput for any key of `values` outside `allowed` (None values count too)."""
+    allowed_set = set(allowed)
+    for key in values:
+        if key not in allowed_set:
+            raise UnmappedInput(resource, f"{path}{key}", allowed_set)
+
+
+def mock_id(resource: Resource) -> str:
+    """The id the mock monitor gave `resource` (deterministic: type and name)."""
+    args = pulumi_mocks.MockResourceArgs(
+        typ=resource.type,
+        name=resource.name,
+        inputs=dict(resource.inputs),
+        provider=resource.provider,
+        resource_id="",
+        custom=resource.custom,
+    )
+    rid, _ = _mock_outputs(args)
+    return rid
+
+
+def creation_order(resources: list[Resource]) -> list[Resource]:
+    """Custom resources, each after its dependencies (a component dependency = its subtree)."""
+    custom = [r for r in resources if r.custom]
+    children: dict[str, list[Resource]] = {}
+    for r in resources:
+        children.setdefault(r.parent, []).append(r)
+
+    def customs_under(urn: str) -> set[str]:
+        found: set[str] = set()
+        for child in children.get(urn, []):
+            if child.custom:
+                found.add(child.urn)
+            found |= customs_under(child.urn)
+        return found
+
+    by_urn = {r.urn: r for r in resources}
+    needs: dict[str, set[str]] = {}
+    for r in custom:
+        deps: set[str] = set()
+        for d in r.dependencies:
+            dep = by_urn.get(d)
+            deps |= {d} if dep is not None and dep.custom else customs_under(d)
+        needs[r.urn] = deps - {r.urn}
+    ordered: list[Resource] = []
+    done: set[str] = set()
+    pending = list(custom)
+    while pending:
+        ready = [r for r in pending if needs[r.urn] <= done]
+        if not ready:
+            names = ", ".join(r.name for r in pending)
+            raise AssertionError(f"dependency cycle among recorded resources: {names}")
+        for r in ready:
+            ordered.append(r)
+            done.add(r.urn)
+        pending = [r for r in pending if r.urn not in done]
+    return ordered
+
+
+def mock_values(resource: Resource) -> dict[str, str]:
+    """Output name → mocked string value for outputs a real provider would compute."""
+    values = {"id": mock_id(resource)}
+    for key, value in resource.outputs.items():
+        if isinstance(value, str) and resource.inputs.get(key) != value:
+            values[key] = value
+    return values
+
+
+class Substitutions:
+    """Mock value → real value pairs, applied to every string of later inputs."""
+
+    def __init__(self) -> None:
+        self._pairs: dict[str, str] = {}
+
+    def learn(self, mocked: Mapping[str, str], real: Mapping[str, Any]) -> None:
+        for key, fake in mocked.items():
+            actual = real.get(key)
+            if len(fake) >= MIN_SUBSTITUTED_LEN and isinstance(actual, str) and fake != actual:
+                self._pairs[fake] = actual
+
+    def apply(self, value: Any) -> Any:
+        if isinstance(value, str):
+            for fake, actual in self._pairs.items():
+                if fake in value:
+                    value = value.replace(fake, actual)
+            return value
+        if isinstance(value, list):
+            return [self.apply(v) for v in value]  # pyright: ignore[reportUnknownVariableType]
+        if isinstance(value, dict):
+            return {k: self.apply(v) for k, v in value.items()}  # pyright: ignore[reportUnknownVariableType]
+        return value
+
+
+def go_duration_ns(text: str) -> int:
+    """'1m30s' → nanoseconds, as the provider converts healthcheck durations."""
+    units = {"h": 3600, "m": 60, "s": 1, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
+    total = 0.0
+    number = ""
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if ch.isdigit() or ch == ".":
+            number += ch
+            i += 1
+            continue
+        unit = text[i : i + 2] if text[i : i + 2] in units else ch
+        if unit not in units or not number:
+            raise ValueError(f"{text!r} is not a Go duration (e.g. 10s, 1m30s)")
+        total += float(number) * units[unit]
+        number = ""
+        i += len(unit)
+    if number:
+        raise ValueError(f"{text!r} is not a Go duration: {number!r} has no unit")
+    return round(total * 1e9)
