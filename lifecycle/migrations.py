@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Final, cast
 
 import psycopg
+from psycopg import sql
 
 from lifecycle.migration_plan import (
     LocalMigration,
@@ -235,10 +236,16 @@ def deploy(
 def _apply_one(conn: Conn, migration: LocalMigration) -> str:
     started = time.monotonic()
     migration_id = str(uuid.uuid4())
+    # The start row is committed without waiting for the WAL flush: the script's own commit
+    # (or the failure/finish update) right after is synchronous and flushes it too, because
+    # WAL is written in order. Saves one fsync per migration, loses no guarantee.
     conn.execute(
-        "INSERT INTO _prisma_migrations (id, checksum, started_at, migration_name) "
-        "VALUES (%s, %s, now(), %s)",
-        (migration_id, migration.checksum, migration.name),
+        sql.SQL(
+            "BEGIN; SET LOCAL synchronous_commit = off; INSERT INTO _prisma_migrations "
+            "(id, checksum, started_at, migration_name) VALUES ({}, {}, now(), {}); COMMIT"
+        ).format(
+            sql.Literal(migration_id), sql.Literal(migration.checksum), sql.Literal(migration.name)
+        )
     )
     script = migration.sql
     try:
@@ -261,11 +268,12 @@ def _apply_one(conn: Conn, migration: LocalMigration) -> str:
             f"{exc.sqlstate or 'none'}: {_first_line(exc)}. It is recorded as failed and blocks "
             "further runs until resolved (fix it, then `resolve --rolled-back` and redeploy)"
         ) from None
+    # Prisma records the step and the finish in two updates; one gives the same row.
     conn.execute(
-        "UPDATE _prisma_migrations SET applied_steps_count = applied_steps_count + 1 WHERE id = %s",
+        "UPDATE _prisma_migrations SET applied_steps_count = applied_steps_count + 1, "
+        "finished_at = now() WHERE id = %s",
         (migration_id,),
     )
-    conn.execute("UPDATE _prisma_migrations SET finished_at = now() WHERE id = %s", (migration_id,))
     log.info(
         "applied %s in %.1f ms (%d bytes)",
         migration.name,
