@@ -12,8 +12,10 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any
 
+import pulumi_policy.policy as pulumi_policy_module
 import pytest
-from pulumi_policy import Secret
+from pulumi.runtime.proto import analyzer_pb2
+from pulumi_policy import EnforcementLevel, Secret
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
 
 from policy import containers, secret_markers, storage
@@ -411,3 +413,44 @@ def test_pack_declares_every_policy_once() -> None:
         "data-volumes-retained",
         "backup-bucket-hardened",
     }
+
+
+# ------------------------------------------------------------------ through the analyzer itself
+
+
+def analyze(props: dict[str, Any]) -> dict[str, list[str]]:
+    """The pack's resource policies run as `pulumi preview` runs them (an AnalyzeRequest)."""
+    servicer = pulumi_policy_module._PolicyAnalyzerServicer(  # pyright: ignore[reportPrivateUsage]
+        "escalafin", "0.0.1", POLICIES, EnforcementLevel.MANDATORY
+    )
+    request = analyzer_pb2.AnalyzeRequest(
+        type=storage.CONTAINER, urn="urn:pulumi:dev::escalafin::app", name="app"
+    )
+    request.properties.update(props)
+    response = servicer.Analyze(request, None)
+    found: dict[str, list[str]] = {}
+    for d in response.diagnostics:
+        found.setdefault(d.policyName, []).append(d.message)
+    return found
+
+
+WIRE_SECRET = {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270"}
+APP_WIRE = labelled("app", user="1001:1001", envs=[{**WIRE_SECRET, "value": "DB_PASSWORD=pw"}])
+
+
+def test_analyzer_without_the_shim_loses_secretness() -> None:
+    """Why secret_markers exists: stock pulumi-policy unwraps secrets before validate()."""
+    assert "no-plaintext-secrets" in analyze(APP_WIRE)
+
+
+def test_analyzer_with_the_shim_sees_secrets_and_still_flags_plaintext(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    original = getattr(pulumi_policy_module, "deserialize_properties")  # noqa: B009
+    monkeypatch.setattr(pulumi_policy_module, "deserialize_properties", original)  # restored after
+    secret_markers.install()
+    assert analyze(APP_WIRE) == {}
+    plaintext = labelled("app", user="0", envs=["DB_PASSWORD=pw"])
+    found = analyze(plaintext)
+    assert set(found) == {"no-plaintext-secrets", "app-not-root"}
+    assert "pw" not in found["no-plaintext-secrets"][0].replace("PASSWORD", "")
