@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import secrets
 import socket
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
 
 import docker
 import pytest
 
-from tests.e2e.harness import Harness
+from tests.e2e.harness import Harness, UpResult
 from tests.support import images
 from tests.support.docker_env import require_image
 from tests.support.program import PROJECT, ProgramRun, run_program
@@ -50,9 +51,19 @@ class Deployment:
         self.stack = stack
         self.overrides = dict(overrides)
 
-    def program(self, **extra: str | None) -> ProgramRun:
-        more = {f"{PROJECT}:{k}": v for k, v in extra.items()}
-        return run_program(self.stack, {**self.overrides, **more})
+    def configure(self, **extra: str | None) -> None:
+        """Change config for every later `up`, as `pulumi config set` would."""
+        self.overrides.update({f"{PROJECT}:{k}": v for k, v in extra.items()})
+
+    def program(self) -> ProgramRun:
+        return run_program(self.stack, self.overrides)
+
+    def up(self, *, replace: Iterable[str] = ()) -> UpResult:
+        """Run the program under mocks with the current config, then realise it."""
+        return self.harness.up(self.program(), replace=replace)
+
+    def container(self, name: str) -> Any:
+        return self.harness.container(name)
 
     @property
     def app_port(self) -> int:

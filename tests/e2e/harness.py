@@ -229,12 +229,9 @@ class Harness:
         create = creators.get(r.type)
         if create is None:
             raise plan.UnmappedInput(r, "<resource type>", [*creators, IMAGE, "dynamic"])
-        if (
-            previous is not None
-            and not forced
-            and previous.inputs == inputs
-            and self._exists(previous)
-        ):
+        if previous is not None and not self._exists(previous):
+            previous = None  # refresh: deleted behind our back, so the engine would create it
+        if previous is not None and not forced and previous.inputs == inputs:
             return "unchanged", previous.outputs
         if previous is not None and r.delete_before_replace:
             self._delete(previous)

@@ -1,0 +1,170 @@
+"""The e2e scenarios, written once and run against the dev and the prod-like settings.
+
+Each step runs `up` through the harness and then checks the real engine: the
+published health endpoint, rows in PostgreSQL, keys in Redis, container ids.
+Steps build on each other in order (one deployment per test module) to keep
+the tier's runtime modest.
+"""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from tests.e2e import checks
+from tests.e2e.conftest import Deployment
+from tests.support.program import PROJECT_DIR
+
+CONTAINERS = ("postgres", "redis", "app")
+MARKER_TABLE = "e2e_marker"
+MARKER_KEY = "e2e:marker"
+
+
+def wait_health(port: int, timeout: float = 60) -> tuple[int, dict[str, Any]]:
+    """The health endpoint's answer once it is 200, or its last answer after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            status, body = checks.health(port)
+        except OSError as exc:
+            status, body = 0, {"error": type(exc).__name__}
+        if status == 200 or time.monotonic() > deadline:
+            return status, body
+        time.sleep(2)
+
+
+def container_ids(d: Deployment) -> dict[str, str]:
+    return {name: d.container(name).id for name in CONTAINERS}
+
+
+def seed_state(d: Deployment) -> dict[str, Any]:
+    return d.harness.outputs("ConditionalSeed/seed")
+
+
+def users(d: Deployment) -> int:
+    return int(checks.psql(d.container("postgres"), "SELECT count(*) FROM users"))
+
+
+def first_up(d: Deployment) -> None:
+    result = d.up()
+    assert all(r.startswith("Bucket") for r in result.skipped), result.skipped  # aws only
+    assert not checks.all_healthy([d.container(n) for n in CONTAINERS])
+    status, body = wait_health(d.app_port)
+    assert status == 200, body
+    assert body["status"] == "healthy"
+    assert isinstance(body["users"], int) and body["users"] > 0, body
+    seed = seed_state(d)
+    assert seed["outcome"] == "seeded" and seed["inserted"] > 0, seed
+    assert d.harness.outputs("DatabaseMigrations/migrations")["total_applied"] > 0
+
+
+def no_change(d: Deployment) -> None:
+    before = container_ids(d)
+    seed_before = seed_state(d)
+    result = d.up()
+    assert result.changed() == [], f"a no-change up changed {result.changed()}"
+    assert container_ids(d) == before
+    assert seed_state(d) == seed_before, "the seed ran again"
+
+
+def mark_data(d: Deployment) -> str:
+    token = secrets.token_hex(8)
+    checks.psql(
+        d.container("postgres"),
+        f"CREATE TABLE IF NOT EXISTS {MARKER_TABLE} (token text); "
+        f"INSERT INTO {MARKER_TABLE} VALUES ('{token}')",
+    )
+    assert checks.redis(d.container("redis"), "SET", MARKER_KEY, token) == "OK"
+    return token
+
+
+def pg_marker(d: Deployment) -> str:
+    return checks.psql(
+        d.container("postgres"),
+        f"SELECT coalesce(string_agg(token, ','), '') FROM {MARKER_TABLE}",
+    )
+
+
+def app_source_change(d: Deployment, tmp: Path) -> None:
+    token = mark_data(d)
+    before = container_ids(d)
+    users_before = users(d)
+    copy = tmp / "app"
+    shutil.copytree(PROJECT_DIR / "app", copy)
+    with (copy / "escalafin_app" / "__init__.py").open("a") as f:
+        f.write(f"\n# e2e source change {token}\n")
+    d.configure(appContext=str(copy))
+    result = d.up()
+    assert "Image/app" in result.updated, result
+    assert "Container/app" in result.replaced, result
+    after = container_ids(d)
+    assert after["app"] != before["app"]
+    assert {k: after[k] for k in ("postgres", "redis")} == {
+        k: before[k] for k in ("postgres", "redis")
+    }
+    assert "ConditionalSeed/seed" in result.unchanged, result
+    assert token in pg_marker(d)
+    assert checks.redis(d.container("redis"), "GET", MARKER_KEY) == token
+    assert users(d) == users_before
+    status, body = wait_health(d.app_port)
+    assert status == 200, body
+
+
+def replace_postgres_keep_volume(d: Deployment) -> None:
+    token = mark_data(d)
+    before = container_ids(d)
+    users_before = users(d)
+    result = d.up(replace=["postgres"])
+    assert "Container/postgres" in result.replaced, result
+    assert "Volume/postgres-data" in result.unchanged, result
+    assert d.container("postgres").id != before["postgres"]
+    assert token in pg_marker(d)
+    # The database identity changed, so the seed was checked again and did nothing.
+    assert "ConditionalSeed/seed" in result.updated, result
+    seed = seed_state(d)
+    assert seed["outcome"] == "skipped" and seed["inserted"] == 0, seed
+    assert users(d) == users_before
+    status, body = wait_health(d.app_port)
+    assert status == 200, body
+
+
+def drop_database_volume(d: Deployment) -> None:
+    """An operator removes PostgreSQL and its volume; the next up recreates and re-seeds."""
+    postgres = d.container("postgres")
+    postgres.remove(force=True)
+    volume = d.harness.outputs("Volume/postgres-data")["id"]
+    d.harness.client.volumes.get(volume).remove(force=True)
+    result = d.up()
+    assert "Volume/postgres-data" in result.created, result
+    assert "Container/postgres" in result.created, result
+    seed = seed_state(d)
+    assert seed["outcome"] == "seeded" and seed["inserted"] > 0, seed
+    assert checks.psql(d.container("postgres"), f"SELECT to_regclass('{MARKER_TABLE}')") == ""
+    status, body = wait_health(d.app_port)
+    assert status == 200, body
+    assert body["users"] > 0
+
+
+def no_route_out(d: Deployment, name: str) -> None:
+    """Attached to internal networks only, and a connect() out never succeeds.
+
+    Newer engines give internal networks no default route (ENETUNREACH at once);
+    Docker 20.10 keeps one via the bridge and drops the SYN in its isolation
+    rules on the host (a timeout). Either way nothing leaves the host, and the
+    destination is TEST-NET-1, which no network routes.
+    """
+    container = d.container(name)
+    container.reload()
+    attached = list(container.attrs["NetworkSettings"]["Networks"])
+    client = d.harness.client
+    assert attached and all(client.networks.get(n).attrs["Internal"] for n in attached), attached
+    outcome = checks.route_out(client, container)
+    assert outcome.startswith(("OSError [Errno 101]", "TimeoutError")), f"{name}: {outcome}"
+
+
+def only_published(d: Deployment, expected: dict[str, dict[str, list[tuple[str, str]]]]) -> None:
+    actual = {name: checks.published(d.container(name)) for name in CONTAINERS}
+    assert actual == expected

@@ -1,0 +1,52 @@
+"""The dev stack realised on Docker: healthy, idempotent, data-preserving, isolated.
+
+Tests run in file order against one deployment (see scenarios.py).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.e2e import scenarios
+from tests.e2e.conftest import Deployment
+
+pytestmark = pytest.mark.e2e
+
+
+def test_up_brings_every_container_healthy_migrated_and_seeded(dev: Deployment) -> None:
+    scenarios.first_up(dev)
+
+
+def test_only_loopback_ports_are_published(dev: Deployment) -> None:
+    app_port = str(dev.app_port)
+    admin = dev.overrides["escalafin:databaseAdminPort"] or ""
+    scenarios.only_published(
+        dev,
+        {
+            "app": {"3000/tcp": [("127.0.0.1", app_port)]},
+            "postgres": {"5432/tcp": [("127.0.0.1", admin)]},
+            "redis": {},
+        },
+    )
+
+
+def test_redis_has_no_route_out(dev: Deployment) -> None:
+    scenarios.no_route_out(dev, "redis")
+
+
+def test_second_up_changes_nothing(dev: Deployment) -> None:
+    scenarios.no_change(dev)
+
+
+def test_app_source_change_replaces_only_the_app(dev: Deployment, tmp_path: Path) -> None:
+    scenarios.app_source_change(dev, tmp_path)
+
+
+def test_replacing_postgres_keeps_data_and_does_not_reseed(dev: Deployment) -> None:
+    scenarios.replace_postgres_keep_volume(dev)
+
+
+def test_dropping_the_volume_seeds_again(dev: Deployment) -> None:
+    scenarios.drop_database_volume(dev)

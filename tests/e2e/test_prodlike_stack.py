@@ -1,0 +1,45 @@
+"""The prod-like setting on Docker: no admin port, lifecycle in-network in ops containers.
+
+The same scenarios as the dev stack (see scenarios.py), with the database
+reachable from nowhere but the internal network. Tests run in file order.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e import scenarios
+from tests.e2e.conftest import Deployment
+
+pytestmark = pytest.mark.e2e
+
+
+def test_up_runs_the_lifecycle_in_network_and_comes_up_healthy(prodlike: Deployment) -> None:
+    scenarios.first_up(prodlike)
+    runner = prodlike.harness.outputs("DatabaseMigrations/migrations")["runner"]
+    assert runner["mode"] == "in-network"
+    assert runner["network"] == f"{prodlike.prefix}-internal"
+
+
+def test_only_the_app_port_is_published(prodlike: Deployment) -> None:
+    scenarios.only_published(
+        prodlike,
+        {"app": {"3000/tcp": [("127.0.0.1", str(prodlike.app_port))]}, "postgres": {}, "redis": {}},
+    )
+
+
+@pytest.mark.parametrize("name", ["postgres", "redis"])
+def test_no_route_out(prodlike: Deployment, name: str) -> None:
+    scenarios.no_route_out(prodlike, name)
+
+
+def test_second_up_changes_nothing(prodlike: Deployment) -> None:
+    scenarios.no_change(prodlike)
+
+
+def test_replacing_postgres_keeps_data_and_does_not_reseed(prodlike: Deployment) -> None:
+    scenarios.replace_postgres_keep_volume(prodlike)
+
+
+def test_dropping_the_volume_seeds_again(prodlike: Deployment) -> None:
+    scenarios.drop_database_volume(prodlike)
