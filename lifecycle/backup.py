@@ -183,9 +183,11 @@ def pg_tool(name: str, bin_dir: Path | None) -> str:
     return found
 
 
-def _last_line(stderr: bytes) -> str:
+def last_line(stderr: bytes) -> str:
+    """The line of a tool's stderr that says what went wrong (its last error, else its end)."""
     lines = [ln.strip() for ln in stderr.decode(errors="replace").splitlines() if ln.strip()]
-    return lines[-1] if lines else "no error output"
+    errors = [ln for ln in lines if any(m in ln for m in ("ERROR:", "FATAL:", "error:"))]
+    return (errors or lines or ["no error output"])[-1]
 
 
 def _failure_code(stderr: bytes) -> int:
@@ -221,7 +223,7 @@ def verify_archive(path: Path, bin_dir: Path | None, expected_sha256: str | None
         )
     if listing.returncode != 0:
         raise BackupError(
-            f"{path.name} is not a readable pg_dump archive: {_last_line(listing.stderr)}"
+            f"{path.name} is not a readable pg_dump archive: {last_line(listing.stderr)}"
         )
     with path.open("rb") as archive:
         full = subprocess.run(
@@ -233,7 +235,7 @@ def verify_archive(path: Path, bin_dir: Path | None, expected_sha256: str | None
         )
     if full.returncode != 0:
         raise BackupError(
-            f"{path.name} is damaged (pg_restore cannot read it through): {_last_line(full.stderr)}"
+            f"{path.name} is damaged (pg_restore cannot read it through): {last_line(full.stderr)}"
         )
     return sum(
         1 for ln in listing.stdout.decode(errors="replace").splitlines() if " TABLE DATA " in ln
@@ -296,7 +298,7 @@ def _stream_dump(cmd: Sequence[str], env: Mapping[str, str], out: IO[bytes]) -> 
         stderr = err.read()
     if code != 0:
         raise BackupError(
-            f"pg_dump failed (exit {code}): {_last_line(stderr)}", _failure_code(stderr)
+            f"pg_dump failed (exit {code}): {last_line(stderr)}", _failure_code(stderr)
         )
     return digest.hexdigest(), size
 
@@ -486,7 +488,7 @@ def record_state(backup_dir: Path, *, ok: bool, detail: str) -> None:
 # ---------------------------------------------------------------- CLI
 
 
-def _list(config: BackupConfig) -> list[dict[str, object]]:
+def listing(config: BackupConfig) -> list[dict[str, object]]:
     now = datetime.now(UTC)
     places = [("volume", local_backups(config.backup_dir))]
     if config.store is not None:
@@ -516,7 +518,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         config = BackupConfig.from_env()
         if args.command == "list":
-            rows = _list(config)
+            rows = listing(config)
             human = (
                 "\n".join(
                     f"{r['where']:6} {r['name']}  {r['size']:>12} B  {r['age_hours']:>7} h old"

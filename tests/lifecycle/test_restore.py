@@ -1,0 +1,278 @@
+"""Restore against a real PostgreSQL 17, a real S3 API and a real app container:
+verified before the database is touched, atomic, and reversible."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import docker
+import psycopg
+import pytest
+from docker.models.containers import Container
+
+from lifecycle import backup, cli, restore
+from lifecycle.backup import BackupConfig
+from lifecycle.object_store import StoreSettings
+from lifecycle.restore import LocalSteps, RestoreError
+from tests.support import backup_env, images, pg_tools, services
+from tests.support.backup_env import S3
+from tests.support.docker_env import LABEL, require_image
+
+pytestmark = pytest.mark.lifecycle
+
+
+@pytest.fixture(scope="module")
+def pg_bin(docker_client: docker.DockerClient, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return pg_tools.wrapper_dir(tmp_path_factory.mktemp("pgbin"), docker_client)
+
+
+@pytest.fixture(scope="module")
+def s3(docker_client: docker.DockerClient) -> Iterator[S3]:
+    with backup_env.s3_server(docker_client) as server:
+        yield server
+
+
+@pytest.fixture()
+def env(
+    pg_module: services.Postgres,
+    pg_bin: Path,
+    s3: S3,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> tuple[BackupConfig, str]:
+    """A populated database, its first backup (volume + bucket) and the config to restore it."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", backup_env.S3_USER)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", backup_env.S3_SECRET)
+    url = backup_env.new_database(pg_module)
+    backup_env.populate(url)
+    config = BackupConfig(
+        database_url=url,
+        backup_dir=tmp_path,
+        pg_bin_dir=pg_bin,
+        store=StoreSettings(bucket=s3.new_bucket(), endpoint_url=s3.endpoint, region="us-east-1"),
+    )
+    return config, backup.run(config).name
+
+
+def mutate(url: str) -> None:
+    """What happens after a backup: edits, deletes, inserts, even a dropped table."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("""UPDATE "User" SET name = 'changed' WHERE id = 'u1'""")
+        conn.execute("""DELETE FROM "Payment" WHERE id % 2 = 0""")
+        conn.execute("""INSERT INTO "User" (id, email) VALUES ('late', 'late@example.mx')""")
+        conn.execute("""DROP TABLE "Payment" """)
+
+
+def safety_backups(directory: Path) -> list[str]:
+    return sorted(p.name for p in directory.glob("escalafin-*-safety.dump"))
+
+
+def test_round_trip_restores_every_row(env: tuple[BackupConfig, str]) -> None:
+    config, name = env
+    at_backup = backup_env.fingerprint(config.database_url)
+    mutate(config.database_url)
+    before_restore = backup_env.fingerprint(config.database_url)
+    assert before_restore != at_backup
+
+    result = restore.restore(LocalSteps(config), name, app=None, confirm=False)
+
+    assert backup_env.fingerprint(config.database_url) == at_backup
+    assert len(at_backup) == 5 and all(count > 0 for count, _ in at_backup.values())
+    # The safety backup holds the state the restore replaced, and is itself restorable.
+    assert safety_backups(config.backup_dir) == [result["safety"]]
+    restore.apply(config, result["safety"], safety=False)
+    assert backup_env.fingerprint(config.database_url) == before_restore
+
+
+def test_restore_from_the_bucket_when_the_volume_lost_it(env: tuple[BackupConfig, str]) -> None:
+    config, name = env
+    at_backup = backup_env.fingerprint(config.database_url)
+    (config.backup_dir / name).unlink()
+    (config.backup_dir / (name + ".sha256")).unlink()
+    mutate(config.database_url)
+
+    result = restore.restore(LocalSteps(config), name, app=None, confirm=False)
+
+    assert result["checksum_verified"] is True
+    assert backup_env.fingerprint(config.database_url) == at_backup
+
+
+@pytest.mark.parametrize("damage", ["corrupt", "truncate", "truncate-no-checksum"])
+def test_damaged_archive_is_refused_before_the_database_is_touched(
+    env: tuple[BackupConfig, str], damage: str
+) -> None:
+    config, name = env
+    mutate(config.database_url)
+    before = backup_env.fingerprint(config.database_url)
+    archive = config.backup_dir / name
+    data = bytearray(archive.read_bytes())
+    if damage == "corrupt":
+        data[len(data) // 2] ^= 0xFF
+        archive.write_bytes(bytes(data))
+    else:
+        archive.write_bytes(bytes(data[: len(data) * 2 // 3]))
+    if damage == "truncate-no-checksum":
+        (config.backup_dir / (name + ".sha256")).unlink()
+
+    with pytest.raises(RestoreError) as refused:
+        restore.restore(LocalSteps(config), name, app=None, confirm=False)
+
+    assert refused.value.exit_code == cli.EXIT_REFUSED
+    assert "refusing to restore" in str(refused.value)
+    expected = "checksum mismatch" if damage != "truncate-no-checksum" else "damaged"
+    assert expected in str(refused.value)
+    assert backup_env.fingerprint(config.database_url) == before
+    assert safety_backups(config.backup_dir) == []  # not even a safety backup: nothing ran
+
+
+def test_restore_failing_midway_leaves_the_data_as_before(env: tuple[BackupConfig, str]) -> None:
+    config, name = env
+    mutate(config.database_url)
+    with psycopg.connect(config.database_url, autocommit=True) as conn:
+        # Objects newer than the backup do not get in the way (they are replaced too) ...
+        conn.execute("""CREATE TABLE "Audit" (id int, "userId" text REFERENCES "User"(id))""")
+        conn.execute("""INSERT INTO "Audit" VALUES (1, 'u1')""")
+        # ... but this makes the restore fail after schemas were dropped and data loaded:
+        # an event trigger (it lives outside every schema) rejecting CREATE INDEX.
+        conn.execute(BLOCK_INDEXES)
+    before = backup_env.fingerprint(config.database_url)
+    try:
+        with pytest.raises(RestoreError) as failed:
+            restore.restore(LocalSteps(config), name, app=None, confirm=False)
+        assert failed.value.exit_code == cli.EXIT_REFUSED
+        assert "rolled back" in str(failed.value) and "blocked by test" in str(failed.value)
+        assert backup_env.fingerprint(config.database_url) == before
+    finally:
+        with psycopg.connect(config.database_url, autocommit=True) as conn:
+            conn.execute("DROP EVENT TRIGGER escalafin_test_block")
+    # Once the obstacle is gone the same restore succeeds, newer objects included.
+    restore.restore(LocalSteps(config), name, app=None, confirm=False)
+    assert "public.Audit" not in backup_env.fingerprint(config.database_url)
+
+
+BLOCK_INDEXES = """
+CREATE FUNCTION pg_catalog.escalafin_test_block() RETURNS event_trigger LANGUAGE plpgsql
+AS $$ BEGIN RAISE EXCEPTION 'blocked by test'; END $$;
+CREATE EVENT TRIGGER escalafin_test_block ON ddl_command_end WHEN TAG IN ('CREATE INDEX')
+EXECUTE FUNCTION pg_catalog.escalafin_test_block();
+"""
+
+
+@pytest.fixture()
+def app_container(docker_client: docker.DockerClient) -> Iterator[Container]:
+    """A stand-in app: healthy while /app-broken is absent."""
+    require_image(docker_client, images.PYTHON)
+    container = docker_client.containers.run(
+        images.PYTHON,
+        ["sleep", "infinity"],
+        name=f"escalafin-test-app-{uuid.uuid4().hex[:8]}",
+        detach=True,
+        init=True,
+        labels={LABEL: "1"},
+        healthcheck={
+            "test": ["CMD-SHELL", "test ! -e /app-broken"],
+            "interval": 300_000_000,
+            "timeout": 2_000_000_000,
+            "retries": 1,
+        },
+    )
+    services.wait_healthy(container)
+    yield container
+    container.remove(force=True)
+
+
+def test_restore_stops_and_restarts_the_app(
+    env: tuple[BackupConfig, str], docker_client: docker.DockerClient, app_container: Container
+) -> None:
+    config, name = env
+    at_backup = backup_env.fingerprint(config.database_url)
+    mutate(config.database_url)
+    started_at = app_container.attrs["State"]["StartedAt"]
+
+    app = restore.App(docker_client, str(app_container.name), timeout_s=30)
+    restore.restore(LocalSteps(config), name, app=app, confirm=False)
+
+    app_container.reload()
+    assert app_container.attrs["State"]["StartedAt"] != started_at  # it was stopped and started
+    assert app_container.attrs["State"]["Health"]["Status"] == "healthy"
+    assert backup_env.fingerprint(config.database_url) == at_backup
+
+
+def test_unhealthy_app_after_restore_brings_back_the_safety_backup(
+    env: tuple[BackupConfig, str], docker_client: docker.DockerClient, app_container: Container
+) -> None:
+    config, name = env
+    mutate(config.database_url)
+    before = backup_env.fingerprint(config.database_url)
+    app_container.exec_run(["touch", "/app-broken"])  # survives stop/start: same container
+
+    app = restore.App(docker_client, str(app_container.name), timeout_s=8)
+    with pytest.raises(RestoreError) as failed:
+        restore.restore(LocalSteps(config), name, app=app, confirm=False)
+
+    assert failed.value.exit_code == cli.EXIT_REFUSED
+    assert "safety backup" in str(failed.value) and "was restored" in str(failed.value)
+    assert backup_env.fingerprint(config.database_url) == before
+    app_container.reload()
+    assert app_container.status == "running"
+
+
+def test_cli_refuses_without_a_terminal_and_restores_with_yes(
+    env: tuple[BackupConfig, str], pg_bin: Path, s3: S3, app_container: Container
+) -> None:
+    config, name = env
+    at_backup = backup_env.fingerprint(config.database_url)
+    mutate(config.database_url)
+    before = backup_env.fingerprint(config.database_url)
+    assert config.store is not None
+    run_env = {
+        "DATABASE_URL": config.database_url,
+        "BACKUP_DIR": str(config.backup_dir),
+        "PG_BIN_DIR": str(pg_bin),
+        "PATH": "/usr/bin:/bin",
+        **backup_env.s3_env(s3, config.store.bucket),
+    }
+    cmd = [
+        sys.executable,
+        "-m",
+        "lifecycle.restore",
+        "restore",
+        "--latest",
+        "--app-container",
+        str(app_container.name),
+        "--health-timeout",
+        "30",
+    ]
+
+    refused = subprocess.run(
+        cmd, env=run_env, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False
+    )
+    assert refused.returncode == cli.EXIT_USAGE, refused.stderr
+    assert "stdin is not a terminal" in refused.stderr
+    assert backup_env.fingerprint(config.database_url) == before
+
+    done = subprocess.run(
+        [*cmd, "--yes"],
+        env=run_env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"restored {name}" in done.stdout
+    assert backup_env.fingerprint(config.database_url) == at_backup
+    assert config.database_url.split(":")[2].split("@")[0] not in done.stdout + done.stderr
+
+    listed = subprocess.run(
+        [sys.executable, "-m", "lifecycle.restore", "list"],
+        env=run_env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert listed.returncode == 0 and name in listed.stdout and "s3" in listed.stdout
