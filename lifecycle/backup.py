@@ -450,6 +450,7 @@ class State:
     last_success: str | None = None
     last_failure_at: datetime | None = None
     last_failure: str | None = None
+    agent_started_at: datetime | None = None
 
 
 def read_state(backup_dir: Path) -> State:
@@ -467,20 +468,25 @@ def read_state(backup_dir: Path) -> State:
         raw.get("last_success"),
         when("last_failure_at"),
         raw.get("last_failure"),
+        when("agent_started_at"),
     )
 
 
 def record_state(backup_dir: Path, *, ok: bool, detail: str) -> None:
-    """Atomically update the state file the healthcheck reads (best effort if no dir)."""
-    if not backup_dir.is_dir():
-        return
-    state = asdict(read_state(backup_dir))
+    """Record a run's outcome for the healthcheck."""
     now = datetime.now(UTC).isoformat()
     if ok:
-        state.update(last_success_at=now, last_success=detail)
+        update_state(backup_dir, last_success_at=now, last_success=detail)
     else:
-        state.update(last_failure_at=now, last_failure=detail)
-    temp = backup_dir / (STATE_FILE + ".partial")
+        update_state(backup_dir, last_failure_at=now, last_failure=detail)
+
+
+def update_state(backup_dir: Path, **fields: str) -> None:
+    """Atomically rewrite the state file with `fields` changed (no-op without the dir)."""
+    if not backup_dir.is_dir():
+        return
+    state = {**asdict(read_state(backup_dir)), **fields}
+    temp = backup_dir / f"{STATE_FILE}.{os.getpid()}.partial"
     temp.write_text(json.dumps(state, default=str))
     temp.replace(backup_dir / STATE_FILE)
 
