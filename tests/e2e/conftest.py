@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 import socket
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Generator, Iterable, Iterator, Mapping
 from typing import Any
 
 import docker
@@ -76,7 +76,8 @@ class Deployment:
 
 def deployment(
     client: docker.DockerClient, stack: str, **extra: str | None
-) -> Iterator[Deployment]:
+) -> Generator[Deployment, None, None]:
+    """A Deployment whose harness is destroyed when the generator closes (fixtures, benchmark)."""
     for name in (images.POSTGRES, images.REDIS, images.PYTHON):
         require_image(client, name)
     overrides = e2e_overrides(**extra)

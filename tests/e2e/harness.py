@@ -133,6 +133,8 @@ class UpResult:
     unchanged: list[str] = field(default_factory=list[str])
     skipped: list[str] = field(default_factory=list[str])
     seconds: float = 0.0
+    steps: list[tuple[str, str, float]] = field(default_factory=list[tuple[str, str, float]])
+    """(resource, action, seconds) in the order realised."""
 
     def changed(self) -> list[str]:
         return [*self.created, *self.replaced, *self.updated]
@@ -170,9 +172,9 @@ class Harness:
             self.state[resource.urn] = Realised(resource, inputs, outputs)
             subs.learn(plan.mock_values(resource), outputs)
             getattr(result, action).append(label(resource))
-            log.info(
-                "%s %s %s (%.1fs)", action, resource.type, resource.name, time.monotonic() - step
-            )
+            took = time.monotonic() - step
+            result.steps.append((label(resource), action, took))
+            log.info("%s %s %s (%.1fs)", action, resource.type, resource.name, took)
         result.seconds = time.monotonic() - started
         return result
 
