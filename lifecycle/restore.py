@@ -371,7 +371,7 @@ class AgentSteps:
         return self._run("verify", name)
 
     def apply(self, name: str, *, safety: bool) -> dict[str, Any]:
-        return self._run("apply", name, *([] if safety else ["--no-safety"]))
+        return self._run("apply", name, "--yes", *([] if safety else ["--no-safety"]))
 
 
 # ---------------------------------------------------------------- the app container
