@@ -16,7 +16,6 @@ from docker.models.containers import Container
 from tests.support import images
 from tests.support.docker_env import LABEL, require_image
 
-
 # A free host port on loopback only (docker-py accepts None; its stubs do not say so).
 ANY_LOOPBACK_PORT: Any = ("127.0.0.1", None)
 
