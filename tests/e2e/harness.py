@@ -51,9 +51,9 @@ Mapped inputs (wire names); any other recorded key raises `plan.UnmappedInput`:
 | dynamic resources     | __provider                 | base64 + dill.loads, as the host does  |
 |                       | every other prop           | check -> create; later check -> diff   |
 |                       |                            |   -> update (replace if diff says so)  |
-| aws.*                 | (any)                      | only via a recorded aws Provider with  |
-|                       |                            |   an endpoint; without one: skipped,   |
-|                       |                            |   listed in UpResult.skipped           |
+| aws.s3.*              | see aws_store.py           | boto3 against the endpoint of the      |
+|                       |                            |   recorded aws Provider; without one:  |
+|                       |                            |   skipped, listed in UpResult.skipped  |
 
 Change semantics on a later `up`: a resource whose substituted inputs equal the
 previous ones (and that still exists: a refresh) is left alone. Otherwise
@@ -85,7 +85,7 @@ import docker
 from docker.errors import APIError, NotFound
 from docker.types import Mount
 
-from tests.e2e import plan
+from tests.e2e import aws_store, plan
 from tests.support import images
 from tests.support.docker_env import LABEL
 from tests.support.program import PROJECT_DIR, ProgramRun, Resource
@@ -166,9 +166,16 @@ class Harness:
             inputs = subs.apply(resource.inputs)
             previous = self.state.get(resource.urn)
             if resource.type.startswith("aws:"):
-                self._aws(resource, providers, result)
-                continue
-            action, outputs = self._realise(resource, inputs, previous, resource.name in forced)
+                provider = providers.get(plan.provider_urn(resource))
+                if provider is None:
+                    # No aws Provider (pointed at the embedded store) recorded: nothing to call.
+                    result.skipped.append(label(resource))
+                    log.info("skipped %s: no aws provider recorded", label(resource))
+                    continue
+                s3 = aws_store.client(provider, subs.apply(provider.inputs))
+                action, outputs = self._aws(s3, resource, inputs, previous)
+            else:
+                action, outputs = self._realise(resource, inputs, previous, resource.name in forced)
             self.state[resource.urn] = Realised(resource, inputs, outputs)
             subs.learn(plan.mock_values(resource), outputs)
             getattr(result, action).append(label(resource))
@@ -474,14 +481,14 @@ class Harness:
             updated = provider.update(rid, previous.outputs, news)
             return "updated", _dyn_outputs(rid, updated.outs, news)
 
-    def _aws(self, r: Resource, providers: Mapping[str, Resource], result: UpResult) -> None:
-        provider = providers.get(r.provider.split("::")[0]) if r.provider else None
-        if provider is None or not provider.type.startswith("pulumi:providers:aws"):
-            # No aws Provider pointed at the embedded store in this run: nothing to call.
-            result.skipped.append(label(r))
-            log.info("skipped %s %s: no aws provider with an endpoint recorded", r.type, r.name)
-            return
-        raise plan.UnmappedInput(r, "<aws resource through a provider>", [])
+    def _aws(
+        self, s3: Any, r: Resource, inputs: dict[str, Any], previous: Realised | None
+    ) -> tuple[str, dict[str, Any]]:
+        """S3 settings converge in place (PUT); the store itself dies with its container."""
+        if previous is not None and previous.inputs == inputs:
+            return "unchanged", previous.outputs
+        outputs = aws_store.realise(s3, r, inputs)
+        return ("updated" if previous else "created"), outputs
 
 
 def label(r: Resource) -> str:

@@ -71,7 +71,8 @@ def creation_order(resources: list[Resource]) -> list[Resource]:
     needs: dict[str, set[str]] = {}
     for r in custom:
         deps: set[str] = set()
-        for d in r.dependencies:
+        provider = provider_urn(r)
+        for d in [*r.dependencies, *([provider] if provider in by_urn else [])]:
             dep = by_urn.get(d)
             deps |= {d} if dep is not None and dep.custom else customs_under(d)
         needs[r.urn] = deps - {r.urn}
@@ -88,6 +89,11 @@ def creation_order(resources: list[Resource]) -> list[Resource]:
             done.add(r.urn)
         pending = [r for r in pending if r.urn not in done]
     return ordered
+
+
+def provider_urn(r: Resource) -> str:
+    """URN of the explicit provider a resource was registered with ("" for the default)."""
+    return r.provider.rsplit("::", 1)[0] if r.provider else ""
 
 
 def mock_values(resource: Resource) -> dict[str, str]:
