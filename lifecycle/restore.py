@@ -12,7 +12,7 @@ app, `gunzip | psql`, restart, roll back on failure) and keeps every step, done 
    safety backup of the current database is taken.
 4. The archive replaces the database's contents in ONE transaction (every user schema
    dropped, the archive's SQL applied, COMMIT only if all of it applied; see
-   `_pg_restore` — `pg_restore --clean` would keep objects newer than the backup and can
+   `replace_database` — `pg_restore --clean` would keep objects newer than the backup and can
    trip over them). A failure midway (a dependent object, a full disk, a killed
    connection) therefore leaves exactly the data as it was: safer than restoring the
    safety backup over a half-restored database, which can fail for the same reason.
@@ -194,7 +194,7 @@ def archive_schemas(path: Path, bin_dir: Path | None) -> set[str]:
     }
 
 
-def _pg_restore(config: BackupConfig, path: Path) -> None:
+def replace_database(config: BackupConfig, path: Path) -> None:
     """Replace the database's contents with the archive in ONE transaction.
 
     `pg_restore -f -` renders the archive as SQL into `psql`, after BEGIN and the emptying
@@ -282,7 +282,7 @@ def apply(config: BackupConfig, name: str, *, safety: bool = True) -> dict[str, 
         try:
             backup.verify_archive(path, config.pg_bin_dir, sha256)
             ended = _disconnect_others(config.database_url)
-            _pg_restore(config, path)
+            replace_database(config, path)
         except BackupError as exc:
             _roll_back(config, exc, before, safety_name)
         log.info(
@@ -309,7 +309,7 @@ def _roll_back(
             f"{exc}; the database changed and no safety backup was taken", EXIT_ROLLBACK_FAILED
         ) from None
     try:
-        _pg_restore(config, config.backup_dir / safety_name)
+        replace_database(config, config.backup_dir / safety_name)
     except BackupError as again:
         raise RestoreError(
             f"{exc}; restoring the safety backup {safety_name} ALSO failed "
