@@ -9,12 +9,14 @@ from typing import Any
 
 import docker
 import pytest
+import yaml
 
 from tests.e2e.harness import Harness, UpResult
 from tests.support import images
 from tests.support.docker_env import require_image
-from tests.support.program import PROJECT, ProgramRun, run_program
+from tests.support.program import PROJECT, PROJECT_DIR, ProgramRun, run_program
 
+CONTAINER_PORT_KEYS = {"appPort", "smtpPort"}  # inside a container / an integration's server
 LAB_IMAGES = {
     "postgresImage": images.POSTGRES,
     "redisImage": images.REDIS,
@@ -31,13 +33,22 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def host_port_keys() -> list[str]:
+    """Config keys that publish a port on the host (appHostPort, databaseAdminPort, ...)."""
+    config = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())["config"]
+    return [
+        key
+        for key, spec in config.items()
+        if key.endswith("Port") and key not in CONTAINER_PORT_KEYS and spec.get("type") == "integer"
+    ]
+
+
 def e2e_overrides(**extra: str | None) -> dict[str, str | None]:
     """Config overrides that point a stack file at the lab images, a fresh prefix and free ports."""
     values: dict[str, str | None] = {
         **LAB_IMAGES,
         "namePrefix": f"escalafin-e2e-{secrets.token_hex(4)}",
-        "appHostPort": str(free_port()),
-        "databaseAdminPort": str(free_port()),
+        **{key: str(free_port()) for key in host_port_keys()},
         **extra,
     }
     return {f"{PROJECT}:{k}": v for k, v in values.items()}

@@ -50,3 +50,7 @@ def test_replacing_postgres_keeps_data_and_does_not_reseed(dev: Deployment) -> N
 
 def test_dropping_the_volume_seeds_again(dev: Deployment) -> None:
     scenarios.drop_database_volume(dev)
+
+
+def test_backup_now_then_restore_after_data_loss(dev: Deployment) -> None:
+    scenarios.backup_and_restore(dev)

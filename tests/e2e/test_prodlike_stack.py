@@ -43,3 +43,7 @@ def test_replacing_postgres_keeps_data_and_does_not_reseed(prodlike: Deployment)
 
 def test_dropping_the_volume_seeds_again(prodlike: Deployment) -> None:
     scenarios.drop_database_volume(prodlike)
+
+
+def test_backup_now_then_restore_after_data_loss(prodlike: Deployment) -> None:
+    scenarios.backup_and_restore(prodlike)
