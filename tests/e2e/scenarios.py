@@ -46,7 +46,9 @@ def container_ids(d: Deployment) -> dict[str, str]:
 
 
 def seed_state(d: Deployment) -> dict[str, Any]:
-    return d.harness.outputs("ConditionalSeed/seed")
+    """What the seed reported (never its inputs: they hold the DSN, safe to print)."""
+    outputs = d.harness.outputs("ConditionalSeed/seed")
+    return {k: outputs.get(k) for k in ("id", "outcome", "inserted", "existing")}
 
 
 def users(d: Deployment) -> int:
