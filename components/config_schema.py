@@ -236,6 +236,13 @@ KEYS: tuple[Key, ...] = (
         "minio/minio:latest",
     ),
     _k(
+        "backupStorePort",
+        "integer",
+        "Host port (127.0.0.1 only) of the embedded store, for the AWS provider that creates "
+        "the bucket.",
+        "9000",
+    ),
+    _k(
         "backupS3AccessKeyId",
         "string",
         "Access key id the backup agent uploads with (secret). "

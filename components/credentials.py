@@ -23,6 +23,9 @@ class Credentials(pulumi.ComponentResource):
     database_password: pulumi.Output[str]
     redis_password: pulumi.Output[str]
     nextauth_secret: pulumi.Output[str]
+    store_access_key: pulumi.Output[str] | None
+    store_secret_key: pulumi.Output[str] | None
+    """Root keys of the embedded S3-compatible store (dev); None with AWS."""
     seed_passwords: dict[str, pulumi.Output[str]]
     """Seed password key (as named in app/prisma/seed.json) -> password."""
     generated: dict[str, pulumi.Output[str]]
@@ -62,4 +65,7 @@ class Credentials(pulumi.ComponentResource):
             "advisor": given_or_random("seedAdvisorPassword", s.seed_passwords.advisor, 20, True),
             "client": given_or_random("seedClientPassword", s.seed_passwords.client, 20, True),
         }
+        embedded = s.backup.store == "embedded"
+        self.store_access_key = given_or_random("storeAccessKey", None, 20) if embedded else None
+        self.store_secret_key = given_or_random("storeSecretKey", None, 40) if embedded else None
         self.register_outputs({"generated": list(self.generated)})

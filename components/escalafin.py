@@ -15,12 +15,14 @@ import pulumi
 
 from components.app import AppService, AppServiceArgs
 from components.app_image import AppImage, AppImageArgs
+from components.backup_agent import BackupAgent, BackupAgentArgs
 from components.backup_bucket import BackupBucket, BackupBucketArgs
 from components.cache import Cache, CacheArgs
 from components.credentials import Credentials, CredentialsArgs
 from components.database import Database, DatabaseArgs
 from components.lifecycle import DatabaseLifecycle, DatabaseLifecycleArgs
 from components.network import Networks, NetworksArgs
+from components.object_store import EmbeddedObjectStore, EmbeddedObjectStoreArgs
 from components.ops_image import OpsImage, OpsImageArgs
 from components.settings import Settings
 
@@ -37,6 +39,7 @@ class EscalaFin(pulumi.ComponentResource):
     health_url: str
     image_digest: pulumi.Output[str]
     backup_bucket: pulumi.Output[str]
+    backup_agent_container: pulumi.Output[str]
     database_admin_endpoint: str | None
     monitoring: dict[str, Any]
     generated_secrets: dict[str, pulumi.Output[str]]
@@ -120,21 +123,64 @@ class EscalaFin(pulumi.ComponentResource):
             child,
         )
 
+        # Backups: the bucket (AWS, or the embedded store in dev) and the agent.
+        b = s.backup
+        store = (
+            EmbeddedObjectStore(
+                "objectstore",
+                EmbeddedObjectStoreArgs(
+                    image=b.store_image,
+                    name_prefix=s.name_prefix,
+                    restart_policy=s.restart_policy,
+                    internal_network=networks.internal.name,
+                    publish_network=networks.public.name,
+                    host_port=b.store_port,
+                    access_key=_required(credentials.store_access_key),
+                    secret_key=_required(credentials.store_secret_key),
+                    region=b.region,
+                ),
+                child,
+            )
+            if b.store == "embedded"
+            else None
+        )
         bucket = BackupBucket(
             "backup-bucket",
             BackupBucketArgs(
-                settings=s.backup,
-                hardened=s.backup.store == "aws",
+                settings=b,
+                hardened=store is None,
                 protect=s.is_prod,
-                create_credentials=s.backup.store == "aws" and s.backup.access_key_id is None,
+                create_credentials=store is None and b.access_key_id is None,
+                provider=store.provider if store else None,
             ),
             child,
+        )
+        agent = BackupAgent(
+            "backup-agent",
+            BackupAgentArgs(
+                settings=b,
+                name_prefix=s.name_prefix,
+                restart_policy=s.restart_policy,
+                ops_image=ops_image.repo_digest,
+                internal_network=networks.internal.name,
+                database_url=database.internal_url,
+                backups_volume=database.backups_volume.name,
+                s3_endpoint_url=store.endpoint_in_network if store else None,
+                s3_access_key_id=_required(
+                    credentials.store_access_key or b.access_key_id or bucket.access_key_id
+                ),
+                s3_secret_access_key=_required(
+                    credentials.store_secret_key or b.secret_access_key or bucket.secret_access_key
+                ),
+            ),
+            pulumi.ResourceOptions(parent=self, depends_on=[bucket.bucket, lifecycle.migrations]),
         )
 
         self.app_url = app.url
         self.health_url = app.health_url
         self.image_digest = image.repo_digest
         self.backup_bucket = bucket.name
+        self.backup_agent_container = agent.container_name
         self.database_admin_endpoint = database.admin_endpoint
         self.monitoring = {
             "url": app.health_url,
@@ -154,3 +200,10 @@ class EscalaFin(pulumi.ComponentResource):
                 "backupBucket": self.backup_bucket,
             }
         )
+
+
+def _required(value: pulumi.Output[str] | None) -> pulumi.Output[str]:
+    """Settings validation guarantees these; a None here is a bug, not a config error."""
+    if value is None:
+        raise AssertionError("backup credentials missing after settings validation")
+    return value

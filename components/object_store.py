@@ -36,6 +36,7 @@ class EmbeddedObjectStoreArgs:
     access_key: pulumi.Output[str]
     secret_key: pulumi.Output[str]
     region: str
+    memory_mb: int = 512
     protect_data: bool = False
 
 
@@ -92,6 +93,7 @@ class EmbeddedObjectStore(pulumi.ComponentResource):
                 start_period="5s",
             ),
             restart=args.restart_policy,
+            memory=args.memory_mb,
             labels=labels(args.name_prefix, "objectstore"),
             wait=True,
             wait_timeout=120,

@@ -144,6 +144,7 @@ class BackupSettings:
     region: str
     store: str  # "aws" | "embedded"
     store_image: str
+    store_port: int
     access_key_id: pulumi.Output[str] | None
     secret_access_key: pulumi.Output[str] | None
 
@@ -533,6 +534,7 @@ def _backup(r: _Reader, prefix: str, environment: Environment) -> BackupSettings
         region=r.text("backupS3Region"),
         store=store,
         store_image=r.parsed("backupStoreImage", v.parse_image_ref, ""),
+        store_port=r.parsed("backupStorePort", v.parse_port, 9000),
         access_key_id=access_key,
         secret_access_key=secret_key,
     )

@@ -392,11 +392,6 @@ def test_program_prod_bucket_is_hardened() -> None:
     assert storage.unhardened_buckets(resources) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gap: the dev bucket is declared on the default AWS provider, unhardened; the "
-    "embedded S3-compatible store (an aws.Provider with endpoints) is not wired in yet",
-)
 def test_program_dev_bucket_is_hardened_or_on_an_s3_compatible_store() -> None:
     resources, _ = stack_resources("dev")
     assert storage.unhardened_buckets(resources) == []

@@ -353,3 +353,28 @@ def test_ops_image_matches_server_major(run: ProgramRun) -> None:
     assert ops.inputs["build"]["args"]["PG_MAJOR"] == "17"
     assert ops.inputs["build"]["dockerfile"].endswith("ops/Dockerfile")
     assert ops.inputs["skipPush"] is True
+
+
+def test_backup_agent_wiring(run: ProgramRun) -> None:
+    agent = next(c for c in run.of_type(CONTAINER) if "backup" in c.name)
+    assert set(networks_of(agent)) == {network_name(run, "internal")}
+    assert not agent.inputs.get("ports")
+    env = env_of(agent)
+    assert env["S3_BUCKET"] == run.outputs["backupBucket"]
+    assert env["BACKUP_SCHEDULE"] == "0 2 * * *"
+    mounts = {m["containerPath"]: m["volumeName"] for m in agent.inputs["volumes"]}
+    assert mounts["/backup-escalafin"] == run.one(VOLUME, "postgres-backups").inputs["name"]
+    assert agent.inputs["image"] == run.one("docker:index/image:Image", "ops").outputs["repoDigest"]
+    for i, entry in enumerate(agent.inputs["envs"]):
+        name = entry.split("=", 1)[0]
+        if name in {"DATABASE_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "PGPASSWORD"}:
+            assert agent.is_secret(f"envs[{i}]"), name
+    if run.stack == "dev":
+        store = run.one(CONTAINER, "objectstore")
+        assert [p["ip"] for p in store.inputs["ports"]] == ["127.0.0.1"]
+        assert env["S3_ENDPOINT_URL"] == "http://objectstore:9000"
+        provider = run.one("pulumi:providers:aws", "objectstore-provider")
+        assert run.one("aws:s3/bucket:Bucket", "bucket").provider.startswith(provider.urn)
+    else:
+        assert "S3_ENDPOINT_URL" not in env
+        assert not [c for c in run.of_type(CONTAINER) if c.name == "objectstore"]
