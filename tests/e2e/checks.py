@@ -58,6 +58,12 @@ def redis(container: Any, *args: str) -> str:
     return text
 
 
+def run_in(container: Any, cmd: list[str]) -> tuple[int, str, str]:
+    """docker exec: (exit code, stdout, stderr) kept apart, so JSON on stdout parses."""
+    code, (out, err) = container.exec_run(cmd, demux=True)
+    return int(code), (out or b"").decode(errors="replace"), (err or b"").decode(errors="replace")
+
+
 def route_out(client: docker.DockerClient, container: Any) -> str:
     """Try to connect out from `container`'s network namespace; returns what happened."""
     output = client.containers.run(

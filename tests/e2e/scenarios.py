@@ -189,14 +189,13 @@ def backup_agent(d: Deployment) -> Any:
 def backup_and_restore(d: Deployment) -> None:
     """Backup now → archive in the volume and in S3; destroy data; restore → data back."""
     agent = backup_agent(d)
-    code, out = agent.exec_run(["python", "-m", "lifecycle.backup", "now", "--json"])
-    text = out.decode(errors="replace")
-    assert code == 0, text
-    name = str(json.loads(text.strip().splitlines()[-1])["name"])
-    code, out = agent.exec_run(["ls", "/backup-escalafin"])
-    assert name in out.decode(), out
-    code, out = agent.exec_run(["python", "-c", S3_LIST])
-    assert code == 0 and name in out.decode(), out
+    code, out, err = checks.run_in(agent, ["python", "-m", "lifecycle.backup", "now", "--json"])
+    assert code == 0, err[-2000:]
+    name = str(json.loads(out.strip().splitlines()[-1])["name"])
+    code, out, err = checks.run_in(agent, ["ls", "/backup-escalafin"])
+    assert name in out, (out, err)
+    code, out, err = checks.run_in(agent, ["python", "-c", S3_LIST])
+    assert code == 0 and name in out, (out, err[-2000:])
     users_before = users(d)
     checks.psql(d.container("postgres"), "TRUNCATE users CASCADE")
     assert users(d) == 0
