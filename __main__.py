@@ -18,6 +18,7 @@ pulumi.export("monitoring", stack.monitoring)
 pulumi.export("imageDigest", stack.image_digest)
 pulumi.export("backupBucket", stack.backup_bucket)
 pulumi.export("backupAgentContainer", stack.backup_agent_container)
+pulumi.export("appContainer", stack.app_container)
 pulumi.export("databaseAdminEndpoint", stack.database_admin_endpoint)
 for key, value in stack.generated_secrets.items():
     pulumi.export(key, pulumi.Output.secret(value))

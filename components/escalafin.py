@@ -40,6 +40,8 @@ class EscalaFin(pulumi.ComponentResource):
     image_digest: pulumi.Output[str]
     backup_bucket: pulumi.Output[str]
     backup_agent_container: pulumi.Output[str]
+    app_container: pulumi.Output[str]
+    """What `python -m lifecycle.restore --stack` stops and starts."""
     database_admin_endpoint: str | None
     monitoring: dict[str, Any]
     generated_secrets: dict[str, pulumi.Output[str]]
@@ -181,6 +183,7 @@ class EscalaFin(pulumi.ComponentResource):
         self.image_digest = image.repo_digest
         self.backup_bucket = bucket.name
         self.backup_agent_container = agent.container_name
+        self.app_container = app.container.name
         self.database_admin_endpoint = database.admin_endpoint
         self.monitoring = {
             "url": app.health_url,
