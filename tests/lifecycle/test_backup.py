@@ -8,7 +8,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,27 +17,10 @@ import pytest
 from lifecycle import backup, cli, retention
 from lifecycle.backup import BackupConfig, BackupError
 from lifecycle.object_store import StoreSettings
-from tests.support import backup_env, pg_tools, services
+from tests.support import backup_env, services
 from tests.support.backup_env import S3
 
 pytestmark = pytest.mark.lifecycle
-
-
-@pytest.fixture(scope="module")
-def pg_bin(docker_client: docker.DockerClient, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return pg_tools.wrapper_dir(tmp_path_factory.mktemp("pgbin"), docker_client)
-
-
-@pytest.fixture(scope="module")
-def s3(docker_client: docker.DockerClient) -> Iterator[S3]:
-    with backup_env.s3_server(docker_client) as server:
-        yield server
-
-
-@pytest.fixture()
-def s3_creds(s3: S3, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", backup_env.S3_USER)
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", backup_env.S3_SECRET)
 
 
 def config_for(

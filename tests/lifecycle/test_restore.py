@@ -18,22 +18,11 @@ from lifecycle import backup, cli, restore
 from lifecycle.backup import BackupConfig
 from lifecycle.object_store import StoreSettings
 from lifecycle.restore import LocalSteps, RestoreError
-from tests.support import backup_env, images, pg_tools, services
+from tests.support import backup_env, images, services
 from tests.support.backup_env import S3
 from tests.support.docker_env import LABEL, require_image
 
 pytestmark = pytest.mark.lifecycle
-
-
-@pytest.fixture(scope="module")
-def pg_bin(docker_client: docker.DockerClient, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return pg_tools.wrapper_dir(tmp_path_factory.mktemp("pgbin"), docker_client)
-
-
-@pytest.fixture(scope="module")
-def s3(docker_client: docker.DockerClient) -> Iterator[S3]:
-    with backup_env.s3_server(docker_client) as server:
-        yield server
 
 
 @pytest.fixture()
@@ -42,11 +31,9 @@ def env(
     pg_bin: Path,
     s3: S3,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    s3_creds: None,
 ) -> tuple[BackupConfig, str]:
     """A populated database, its first backup (volume + bucket) and the config to restore it."""
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", backup_env.S3_USER)
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", backup_env.S3_SECRET)
     url = backup_env.new_database(pg_module)
     backup_env.populate(url)
     config = BackupConfig(
