@@ -16,7 +16,6 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import bcrypt
@@ -25,13 +24,12 @@ import psycopg
 import pytest
 from docker.models.containers import Container
 
-from tests.support import docker_env, images, services
+from tests.images.conftest import APP_CONTEXT, APP_TAG
+from tests.support import docker_env, services
 
 pytestmark = pytest.mark.images
 
-APP_CONTEXT = Path(__file__).resolve().parents[2] / "app"
 MIGRATIONS = APP_CONTEXT / "prisma" / "migrations"
-TAG = "escalafin-test/app:images"
 HEALTHCHECK_ARGV = ["CMD", "python", "-m", "escalafin_app.healthcheck"]
 HEALTH_KEYS = {"status", "timestamp", "database", "redis", "users", "version", "environment"}
 AUTH_SECRET = f"nextauth-{uuid.uuid4().hex}"  # passed in, must never show up in logs
@@ -115,7 +113,7 @@ def app_container(
     loopback_any_port: dict[str, Any] = {"3000/tcp": ("127.0.0.1", None)}  # None: any free port
     cache = {cache_volume: {"bind": "/app/.next/cache", "mode": "rw"}} if cache_volume else None
     container = c.containers.run(
-        TAG,
+        APP_TAG,
         name=f"escalafin-test-app-{uuid.uuid4().hex[:8]}",
         detach=True,
         labels={docker_env.LABEL: "1"},
@@ -138,14 +136,6 @@ def run_in(container: Container, argv: list[str]) -> tuple[int, str]:
 
 def logs(container: Container) -> str:
     return container.logs(stdout=True, stderr=True).decode(errors="replace")
-
-
-@pytest.fixture(scope="module")
-def app_image(docker_client: docker.DockerClient) -> Iterator[str]:
-    docker_env.require_image(docker_client, images.PYTHON)
-    docker_env.build(APP_CONTEXT, TAG, target="runner", build_args={"BASE_IMAGE": images.PYTHON})
-    yield TAG
-    docker_client.images.remove(TAG)
 
 
 @pytest.fixture(scope="module")
@@ -255,7 +245,7 @@ def test_migrations_built_the_contract_schema(stack: Stack) -> None:
 def test_image_healthcheck_turns_container_healthy(
     docker_client: docker.DockerClient, stack: Stack
 ) -> None:
-    config = docker_client.images.get(TAG).attrs["Config"]
+    config = docker_client.images.get(APP_TAG).attrs["Config"]
     assert config["Healthcheck"]["Test"] == HEALTHCHECK_ARGV
     assert config["ExposedPorts"] == {"3000/tcp": {}}
     assert config["StopSignal"] == "SIGTERM"

@@ -1,7 +1,7 @@
 """tools.probe against the real app image with real PostgreSQL 17 and Redis.
 
-The app is built and run exactly as tests/images/test_app_image.py does (its
-fixture and helpers are reused), then the probe CLI is run as a subprocess on a
+The app image comes from the session fixture in tests/images/conftest.py and is run
+with test_app_image.py's helpers; then the probe CLI is run as a subprocess on a
 file of stack outputs, the way an operator or a monitor would: healthy → 0,
 database stopped → 1 (503), app stopped → 2 (connection refused), a server
 that never answers → 2 (timeout), outputs naming no URL → 3.
@@ -24,7 +24,6 @@ from docker.models.containers import Container
 
 from tests.images.test_app_image import (
     app_container,
-    app_image,  # noqa: F401 - the module-scoped build fixture, reused
     apply_migrations,
     insert_users,
     wait_for_status,
@@ -92,7 +91,7 @@ def outputs_file(tmp_path: Path, url: str, timeout: float = 5) -> str:
 
 
 @pytest.fixture(scope="module")
-def running(docker_client: docker.DockerClient, app_image: str) -> Iterator[Running]:  # noqa: F811
+def running(docker_client: docker.DockerClient, app_image: str) -> Iterator[Running]:
     c = docker_client
     with (
         services.network(c) as net,
