@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,7 +12,8 @@ import pytest
 from tests.support import docker_env, images
 
 APP_CONTEXT = Path(__file__).resolve().parents[2] / "app"
-APP_TAG = "escalafin-test/app:images"
+# Unique per session: two test runs on one engine must not remove each other's image.
+APP_TAG = f"escalafin-test/app:images-{uuid.uuid4().hex[:8]}"
 
 
 @pytest.fixture(scope="session")
