@@ -24,6 +24,7 @@ Environment contract of the agent container:
     BACKUP_CATCH_UP         "true" (default): on start, back up at once if the last
                             scheduled run was missed (the agent was down at fire time)
     BACKUP_COMPRESSION      pg_dump --compress value (default zstd:3)
+    BACKUP_RESTORE_JOBS     parallel pg_restore workers for restores (default: cores, max 4)
     S3_BUCKET               off-site bucket; unset = volume only
     S3_PREFIX               key prefix inside the bucket (default none)
     S3_ENDPOINT_URL         S3-compatible endpoint (dev: http://objectstore:9000); unset = AWS

@@ -10,14 +10,15 @@ app, `gunzip | psql`, restart, roll back on failure) and keeps every step, done 
    `--yes` the command refuses instead of hanging.
 3. The app container is stopped (so nothing writes during the restore), then a verified
    safety backup of the current database is taken.
-4. The archive replaces the database's contents in ONE transaction (every user schema
-   dropped, the archive's SQL applied, COMMIT only if all of it applied; see
-   `replace_database` — `pg_restore --clean` would keep objects newer than the backup and can
-   trip over them). A failure midway (a dependent object, a full disk, a killed
-   connection) therefore leaves exactly the data as it was: safer than restoring the
-   safety backup over a half-restored database, which can fail for the same reason.
-   After a failure the table row counts are compared with those taken before; only if
-   they differ is the safety backup restored.
+4. The archive is restored with parallel pg_restore workers into a staging database next
+   to the live one, and only when all of it restored are the two swapped by renaming, in
+   one transaction (see `replace_database`; `pg_restore --clean` would keep objects newer
+   than the backup and can trip over them). A failure midway (an error in the archive, a
+   full disk, a killed connection) therefore leaves the live database exactly as it was:
+   safer than restoring the safety backup over a half-restored database, which can fail
+   for the same reason, and faster than a one-session restore. After a failure the table
+   row counts are compared with those taken before; only if they differ is the safety
+   backup restored.
 5. The app is started and must become healthy; if it does not (e.g. the backup predates
    the schema the app expects), the safety backup is restored and the app restarted.
 
@@ -50,13 +51,14 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, NoReturn, Protocol
+from urllib.parse import quote, urlsplit, urlunsplit
 
+import psycopg
 from psycopg import conninfo, sql
 
 from lifecycle import backup, cli, db, retention
@@ -68,6 +70,8 @@ log = logging.getLogger("escalafin.restore")
 EXIT_DECLINED: Final = 1
 EXIT_ROLLBACK_FAILED: Final = 7
 SAFETY_TAG: Final = "safety"
+MAINTENANCE_DATABASE: Final = "postgres"  # where CREATE/ALTER/DROP DATABASE run from
+RESTORE_SESSION_OPTIONS: Final = "-c maintenance_work_mem=256MB -c synchronous_commit=off"
 
 
 class RestoreError(RuntimeError):
@@ -153,108 +157,174 @@ def table_counts(url: str) -> dict[str, int]:
     return counts
 
 
-def _disconnect_others(url: str) -> int:
-    """End other sessions on the database so DROP/CREATE do not wait on their locks."""
-    with db.connect(url, application_name="escalafin-restore") as conn:
-        rows = conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        ).fetchall()
-    return len(rows)
+def _with_database(url: str, name: str) -> str:
+    """The same server and credentials, another database."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + quote(name, safe=""), parts.query, ""))
 
 
-# Empties the database in the restore's own transaction: every non-system schema goes,
-# so objects created after the backup (a newer migration's tables, their foreign keys)
-# cannot survive or block the restore, as they would with `pg_restore --clean`, which
-# only drops what the archive itself contains.
-_EMPTY_DATABASE: Final = """\
-SET lock_timeout = '60s';
-DO $$ DECLARE s name; BEGIN
-  FOR s IN SELECT nspname FROM pg_namespace
-           WHERE nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema' LOOP
-    EXECUTE format('DROP SCHEMA %I CASCADE', s);
-  END LOOP;
-END $$;
+def _sibling(target: str, suffix: str) -> str:
+    """A database name next to `target`, within PostgreSQL's 63-byte identifier limit."""
+    return f"{target[: 62 - len(suffix)]}_{suffix}"
+
+
+def restore_jobs() -> int:
+    """Parallel pg_restore workers: BACKUP_RESTORE_JOBS, else one per core (at most 4)."""
+    raw = os.environ.get("BACKUP_RESTORE_JOBS", "")
+    if raw.strip():
+        try:
+            jobs = int(raw)
+        except ValueError:
+            jobs = 0
+        if not 1 <= jobs <= 32:
+            raise BackupError(
+                f"BACKUP_RESTORE_JOBS={raw!r}: expected an integer from 1 to 32", cli.EXIT_USAGE
+            )
+        return jobs
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+# A new database with the live one's encoding and locale (read through to_jsonb, so the
+# query works whichever locale columns this server version has).
+_DATABASE_SETTINGS: Final = """
+SELECT pg_encoding_to_char(d.encoding), d.datcollate, d.datctype, d.datlocprovider::text,
+       coalesce(to_jsonb(d) ->> 'datlocale', to_jsonb(d) ->> 'daticulocale')
+FROM pg_database d WHERE d.datname = %s
 """
 
 
-def archive_schemas(path: Path, bin_dir: Path | None) -> set[str]:
-    """Schemas the archive creates itself (`public` usually is not one of them)."""
-    with path.open("rb") as archive:
-        listing = subprocess.run(
-            [backup.pg_tool("pg_restore", bin_dir), "--list"],
-            stdin=archive,
-            capture_output=True,
-            check=True,
-        )
-    return {
-        parts[5]
-        for line in listing.stdout.decode(errors="replace").splitlines()
-        if len(parts := line.split()) > 5 and parts[3:5] == ["SCHEMA", "-"]
-    }
-
-
-def replace_database(config: BackupConfig, path: Path) -> None:
-    """Replace the database's contents with the archive in ONE transaction.
-
-    `pg_restore -f -` renders the archive as SQL into `psql`, after BEGIN and the emptying
-    preamble. COMMIT is sent only when pg_restore finished cleanly; on any error psql
-    stops (ON_ERROR_STOP) or its input ends without COMMIT, and PostgreSQL rolls back.
-    """
-    env = backup.pg_env(config.database_url)
-    create_public = (
-        "" if "public" in archive_schemas(path, config.pg_bin_dir) else ("CREATE SCHEMA public;\n")
+def _create_staging(admin: psycopg.Connection[Any], target: str, staging: str) -> None:
+    row = admin.execute(_DATABASE_SETTINGS, (target,)).fetchone()
+    if row is None:
+        raise BackupError(f"database {target!r} does not exist on the server", cli.EXIT_USAGE)
+    encoding, collate, ctype, provider, locale = (str(v) if v is not None else None for v in row)
+    options = sql.SQL("TEMPLATE template0 ENCODING {} LC_COLLATE {} LC_CTYPE {}").format(
+        sql.Literal(encoding), sql.Literal(collate), sql.Literal(ctype)
     )
-    render = [
+    if provider in {"i", "b"} and locale:
+        options = sql.SQL("{} LOCALE_PROVIDER {} {} {}").format(
+            options,
+            sql.SQL("icu" if provider == "i" else "builtin"),
+            sql.SQL("ICU_LOCALE" if provider == "i" else "BUILTIN_LOCALE"),
+            sql.Literal(locale),
+        )
+    admin.execute(sql.SQL("CREATE DATABASE {} {}").format(sql.Identifier(staging), options))
+
+
+def _restore_into(config: BackupConfig, path: Path, staging: str, jobs: int) -> None:
+    env = backup.pg_env(_with_database(config.database_url, staging))
+    # Session settings for the staging database only: bigger sorts for index builds, and
+    # no wait for WAL flush per transaction (the swap's commit is flushed as usual).
+    env["PGOPTIONS"] = " ".join(filter(None, (env.get("PGOPTIONS"), RESTORE_SESSION_OPTIONS)))
+    command = [
         backup.pg_tool("pg_restore", config.pg_bin_dir),
         "--no-owner",
         "--no-privileges",
-        "--file",
-        "-",
+        "--exit-on-error",
+        "--jobs",
+        str(jobs),
+        "--dbname",
+        staging,
+        str(path),
     ]
-    apply_sql = [
-        backup.pg_tool("psql", config.pg_bin_dir),
-        "-X",
-        "-q",
-        "--no-password",
-        "-v",
-        "ON_ERROR_STOP=1",
-        "--file",
-        "-",
-    ]
-    with (
-        path.open("rb") as archive,
-        tempfile.TemporaryFile() as render_err,
-        tempfile.TemporaryFile() as apply_err,
-    ):
-        producer = subprocess.Popen(
-            render, stdin=archive, stdout=subprocess.PIPE, stderr=render_err, env=env
+    done = subprocess.run(command, env=env, capture_output=True, check=False)
+    if done.returncode != 0:
+        raise BackupError(f"restore failed in pg_restore: {first_error(done.stderr)}")
+
+
+def first_error(stderr: bytes) -> str:
+    """The error that stopped a parallel pg_restore, not the workers' echo of it.
+
+    With --jobs, the last line is the leader's "a worker process died unexpectedly"; the
+    cause is the first `error:` line a worker printed.
+    """
+    lines = [ln.strip() for ln in stderr.decode(errors="replace").splitlines() if ln.strip()]
+    causes = [ln for ln in lines if "error:" in ln and "worker process died" not in ln]
+    return causes[0] if causes else backup.last_line(stderr)
+
+
+def _swap(admin: psycopg.Connection[Any], target: str, staging: str, retired: str) -> int:
+    """Rename live → retired and staging → live in one transaction; return sessions ended.
+
+    Renaming needs the live database free of sessions; the app is stopped, but something
+    may reconnect between ending sessions and the rename, so it is retried briefly.
+    """
+    ended = 0
+    for attempt in range(10):
+        ended += len(
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = %s AND pid <> pg_backend_pid()",
+                (target,),
+            ).fetchall()
         )
-        consumer = subprocess.Popen(
-            apply_sql, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=apply_err, env=env
-        )
-        assert producer.stdout is not None and consumer.stdin is not None
         try:
-            consumer.stdin.write(b"BEGIN;\n" + _EMPTY_DATABASE.encode() + create_public.encode())
-            shutil.copyfileobj(producer.stdout, consumer.stdin, backup.CHUNK)
-            if producer.wait() == 0:
-                consumer.stdin.write(b"COMMIT;\n")
-        except BrokenPipeError:
-            pass  # psql stopped on an error: reported below
-        finally:
-            producer.stdout.close()
-            if producer.wait() != 0:
-                consumer.kill()  # never let psql reach end of input after a partial script
-            with contextlib.suppress(BrokenPipeError):
-                consumer.stdin.close()
-            consumer.wait()
-        for tool, proc, err in (
-            ("pg_restore", producer, render_err),
-            ("psql", consumer, apply_err),
+            with admin.transaction():
+                admin.execute(
+                    sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
+                        sql.Identifier(target), sql.Identifier(retired)
+                    )
+                )
+                admin.execute(
+                    sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
+                        sql.Identifier(staging), sql.Identifier(target)
+                    )
+                )
+            return ended
+        except psycopg.errors.ObjectInUse:
+            time.sleep(0.2 * (attempt + 1))
+    raise BackupError(f"database {target!r} stayed in use; the restore was not swapped in")
+
+
+def _drop(admin: psycopg.Connection[Any], name: str) -> None:
+    admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def replace_database(config: BackupConfig, path: Path) -> int:
+    """Replace the live database with the archive; return the sessions that were ended.
+
+    The archive is restored with parallel workers into a new staging database next to the
+    live one (same encoding and locale). Only when every object restored cleanly are the
+    two swapped by renaming, in one transaction; the old database is then dropped. Until
+    that swap the live database is never touched, so a failure midway (an error in the
+    archive, a killed connection, a full disk) leaves its data exactly as it was and only
+    the staging database is dropped. Objects created after the backup do not survive, as
+    they would with `pg_restore --clean`, which drops only what the archive contains.
+    Database-level settings and grants (ALTER DATABASE … SET, GRANT CONNECT) are not
+    carried over: pg_dump does not record them either.
+    """
+    target = _database_name(config.database_url)
+    stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime())
+    staging = _sibling(target, f"restore_{stamp}")
+    retired = _sibling(target, f"retired_{stamp}")
+    jobs = restore_jobs()
+    admin_url = _with_database(config.database_url, MAINTENANCE_DATABASE)
+    try:
+        with db.connect(admin_url, application_name="escalafin-restore") as admin:
+            _create_staging(admin, target, staging)
+    except (db.ConnectionFailed, psycopg.Error) as exc:
+        raise BackupError(f"cannot prepare the restore: {exc}", cli.EXIT_UNAVAILABLE) from None
+    try:
+        started = time.monotonic()
+        _restore_into(config, path, staging, jobs)
+        log.info("restored into staging database: %.1fs, %d jobs", time.monotonic() - started, jobs)
+        with db.connect(admin_url, application_name="escalafin-restore") as admin:
+            ended = _swap(admin, target, staging, retired)
+    except BaseException:
+        with (
+            contextlib.suppress(db.ConnectionFailed, psycopg.Error),
+            db.connect(admin_url, application_name="escalafin-restore") as admin,
         ):
-            if proc.returncode != 0:
-                err.seek(0)
-                raise BackupError(f"restore failed in {tool}: {backup.last_line(err.read())}")
+            _drop(admin, staging)
+        raise
+    try:
+        with db.connect(admin_url, application_name="escalafin-restore") as admin:
+            _drop(admin, retired)
+    except (db.ConnectionFailed, psycopg.Error) as exc:
+        log.warning(
+            "restore done; the replaced database %s is left to drop by hand: %s", retired, exc
+        )
+    return ended
 
 
 def apply(config: BackupConfig, name: str, *, safety: bool = True) -> dict[str, Any]:
@@ -281,8 +351,7 @@ def apply(config: BackupConfig, name: str, *, safety: bool = True) -> dict[str, 
         started = time.monotonic()
         try:
             backup.verify_archive(path, config.pg_bin_dir, sha256)
-            ended = _disconnect_others(config.database_url)
-            replace_database(config, path)
+            ended = replace_database(config, path)
         except BackupError as exc:
             _roll_back(config, exc, before, safety_name)
         log.info(
@@ -301,8 +370,8 @@ def _roll_back(
     """After a failed restore: prove the data is as before, or put the safety backup back."""
     if table_counts(config.database_url) == dict(before):
         raise RestoreError(
-            f"{exc}; the restore ran in one transaction and was rolled back: "
-            "the database is as it was before"
+            f"{exc}; the restore ran into a staging database and was rolled back: "
+            "the live database is as it was before"
         ) from None
     if safety_name is None:
         raise RestoreError(

@@ -7,7 +7,9 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import docker
 import psycopg
@@ -120,25 +122,57 @@ def test_restore_failing_midway_leaves_the_data_as_before(env: tuple[BackupConfi
     config, name = env
     mutate(config.database_url)
     with psycopg.connect(config.database_url, autocommit=True) as conn:
-        # Objects newer than the backup do not get in the way (they are replaced too) ...
+        # Objects newer than the backup do not get in the way (they are replaced too).
         conn.execute("""CREATE TABLE "Audit" (id int, "userId" text REFERENCES "User"(id))""")
         conn.execute("""INSERT INTO "Audit" VALUES (1, 'u1')""")
-        # ... but this makes the restore fail after schemas were dropped and data loaded:
-        # an event trigger (it lives outside every schema) rejecting CREATE INDEX.
-        conn.execute(BLOCK_INDEXES)
     before = backup_env.fingerprint(config.database_url)
-    try:
+    # The restore fails after the archive's tables and data are loaded: index builds are
+    # rejected in the staging database (created from template0, where the test put an
+    # event trigger).
+    with index_builds_blocked_in_template0(config.database_url):
         with pytest.raises(RestoreError) as failed:
             restore.restore(LocalSteps(config), name, app=None, confirm=False)
         assert failed.value.exit_code == cli.EXIT_REFUSED
         assert "rolled back" in str(failed.value) and "blocked by test" in str(failed.value)
         assert backup_env.fingerprint(config.database_url) == before
-    finally:
-        with psycopg.connect(config.database_url, autocommit=True) as conn:
-            conn.execute("DROP EVENT TRIGGER escalafin_test_block")
+        assert leftover_databases(config.database_url) == []
     # Once the obstacle is gone the same restore succeeds, newer objects included.
     restore.restore(LocalSteps(config), name, app=None, confirm=False)
     assert "public.Audit" not in backup_env.fingerprint(config.database_url)
+    assert leftover_databases(config.database_url) == []
+
+
+def on_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
+
+
+def leftover_databases(url: str) -> list[str]:
+    """Staging or retired databases a restore left behind."""
+    target = urlsplit(url).path.lstrip("/")
+    with psycopg.connect(on_database(url, "postgres"), autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT datname FROM pg_database WHERE datname LIKE %s OR datname LIKE %s",
+            (f"{target}_restore_%", f"{target}_retired_%"),
+        ).fetchall()
+    return [str(r[0]) for r in rows]
+
+
+@contextmanager
+def index_builds_blocked_in_template0(url: str) -> Iterator[None]:
+    admin = on_database(url, "postgres")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute("ALTER DATABASE template0 ALLOW_CONNECTIONS true")
+    try:
+        with psycopg.connect(on_database(url, "template0"), autocommit=True) as conn:
+            conn.execute(BLOCK_INDEXES)
+        yield
+    finally:
+        with psycopg.connect(on_database(url, "template0"), autocommit=True) as conn:
+            conn.execute("DROP EVENT TRIGGER IF EXISTS escalafin_test_block")
+            conn.execute("DROP FUNCTION IF EXISTS pg_catalog.escalafin_test_block()")
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute("ALTER DATABASE template0 ALLOW_CONNECTIONS false")
 
 
 BLOCK_INDEXES = """

@@ -4,9 +4,10 @@ The host may carry an older client (pg_dump refuses newer servers), while the op
 carries the matching one. Lifecycle code finds its tools in $PG_BIN_DIR; this writes a
 directory of `pg_dump`/`pg_restore`/`psql` wrappers that run the tool in a throwaway
 container of the postgres image on the host network, so 127.0.0.1:<published port>
-means the same thing inside and out. Data flows through stdin/stdout only (the lifecycle
-code never hands the tools a file path) and libpq settings pass as PG* variables by
-name (`-e PGPASSWORD`), so no secret lands in any argv.
+means the same thing inside and out. Data flows through stdin/stdout, except archive
+paths under /tmp (where the tests keep their backup directories), which is mounted
+read-only for parallel restores; libpq settings pass as PG* variables by name
+(`-e PGPASSWORD`), so no secret lands in any argv.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def wrapper_dir(directory: Path, client: object | None = None) -> Path:
         script.write_text(
             "#!/bin/sh\n"
             f"exec {shlex.quote(images.DOCKER_CLI)} run --rm -i --network host "
-            f"--label {LABEL}=1 --log-driver none {env_flags} "
+            f"--label {LABEL}=1 --log-driver none -v /tmp:/tmp:ro {env_flags} "
             f'{shlex.quote(images.POSTGRES)} {tool} "$@"\n'
         )
         script.chmod(0o755)
