@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,8 +12,10 @@ import pytest
 from tests.support import docker_env, images
 
 APP_CONTEXT = Path(__file__).resolve().parents[2] / "app"
-# Unique per session: two test runs on one engine must not remove each other's image.
-APP_TAG = f"escalafin-test/app:images-{uuid.uuid4().hex[:8]}"
+# Unique per test process, so two runs on one engine never remove each other's image.
+# (A per-process value, not a random one: this module can be imported twice, as the
+# conftest and by test modules, and both must agree.)
+APP_TAG = f"escalafin-test/app:images-{os.getpid()}"
 
 
 @pytest.fixture(scope="session")
