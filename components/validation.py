@@ -89,14 +89,6 @@ def go_duration(total_ms: int) -> str:
     return f"{sec}s"
 
 
-def duration_seconds(canonical: str) -> float:
-    """Seconds in a duration produced by parse_duration/go_duration."""
-    total = 0.0
-    for number, unit in re.findall(r"(\d+(?:\.\d+)?)(h|ms|m|s)", canonical):
-        total += float(number) * _UNIT_MS[unit] / 1000
-    return total
-
-
 # Docker's reference grammar (distribution/reference), minus the rarely used IPv6 hosts.
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _DOMAIN = (
@@ -136,10 +128,6 @@ def parse_bind_address(raw: str) -> str:
         return str(ipaddress.IPv4Address(raw.strip()))
     except ValueError:
         raise InvalidValue("an IPv4 address such as 127.0.0.1 or 0.0.0.0") from None
-
-
-def is_loopback(address: str) -> bool:
-    return ipaddress.IPv4Address(address).is_loopback
 
 
 def parse_http_url(raw: str) -> str:

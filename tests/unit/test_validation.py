@@ -25,7 +25,6 @@ pytestmark = pytest.mark.unit
 )
 def test_durations_match_go(raw: str, canonical: str) -> None:
     assert v.parse_duration(raw) == canonical
-    assert v.duration_seconds(canonical) == pytest.approx(v.duration_seconds(v.parse_duration(raw)))
 
 
 @pytest.mark.parametrize("raw", ["", "30", "1d", "s", "-5s", "1m 30s", "0s"])
@@ -64,10 +63,6 @@ def test_image_refs_rejected(ref: str) -> None:
 def test_image_tag() -> None:
     assert v.image_tag("registry:5000/pg:17-alpine") == "17-alpine"
     assert v.image_tag("postgres") is None
-
-
-def test_loopback() -> None:
-    assert v.is_loopback("127.0.0.1") and not v.is_loopback("0.0.0.0")  # noqa: S104
 
 
 def test_key_values() -> None:
