@@ -157,7 +157,7 @@ def table_counts(url: str) -> dict[str, int]:
     return counts
 
 
-def _with_database(url: str, name: str) -> str:
+def with_database(url: str, name: str) -> str:
     """The same server and credentials, another database."""
     parts = urlsplit(url)
     return urlunsplit((parts.scheme, parts.netloc, "/" + quote(name, safe=""), parts.query, ""))
@@ -212,7 +212,7 @@ def _create_staging(admin: psycopg.Connection[Any], target: str, staging: str) -
 
 
 def _restore_into(config: BackupConfig, path: Path, staging: str, jobs: int) -> None:
-    env = backup.pg_env(_with_database(config.database_url, staging))
+    env = backup.pg_env(with_database(config.database_url, staging))
     # Session settings for the staging database only: bigger sorts for index builds, and
     # no wait for WAL flush per transaction (the swap's commit is flushed as usual).
     env["PGOPTIONS"] = " ".join(filter(None, (env.get("PGOPTIONS"), RESTORE_SESSION_OPTIONS)))
@@ -298,7 +298,7 @@ def replace_database(config: BackupConfig, path: Path) -> int:
     staging = _sibling(target, f"restore_{stamp}")
     retired = _sibling(target, f"retired_{stamp}")
     jobs = restore_jobs()
-    admin_url = _with_database(config.database_url, MAINTENANCE_DATABASE)
+    admin_url = with_database(config.database_url, MAINTENANCE_DATABASE)
     try:
         with db.connect(admin_url, application_name="escalafin-restore") as admin:
             _create_staging(admin, target, staging)

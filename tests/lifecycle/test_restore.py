@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import docker
 import psycopg
@@ -142,15 +142,10 @@ def test_restore_failing_midway_leaves_the_data_as_before(env: tuple[BackupConfi
     assert leftover_databases(config.database_url) == []
 
 
-def on_database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
-
-
 def leftover_databases(url: str) -> list[str]:
     """Staging or retired databases a restore left behind."""
     target = urlsplit(url).path.lstrip("/")
-    with psycopg.connect(on_database(url, "postgres"), autocommit=True) as conn:
+    with psycopg.connect(restore.with_database(url, "postgres"), autocommit=True) as conn:
         rows = conn.execute(
             "SELECT datname FROM pg_database WHERE datname LIKE %s OR datname LIKE %s",
             (f"{target}_restore_%", f"{target}_retired_%"),
@@ -160,15 +155,15 @@ def leftover_databases(url: str) -> list[str]:
 
 @contextmanager
 def index_builds_blocked_in_template0(url: str) -> Iterator[None]:
-    admin = on_database(url, "postgres")
+    admin = restore.with_database(url, "postgres")
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute("ALTER DATABASE template0 ALLOW_CONNECTIONS true")
     try:
-        with psycopg.connect(on_database(url, "template0"), autocommit=True) as conn:
+        with psycopg.connect(restore.with_database(url, "template0"), autocommit=True) as conn:
             conn.execute(BLOCK_INDEXES)
         yield
     finally:
-        with psycopg.connect(on_database(url, "template0"), autocommit=True) as conn:
+        with psycopg.connect(restore.with_database(url, "template0"), autocommit=True) as conn:
             conn.execute("DROP EVENT TRIGGER IF EXISTS escalafin_test_block")
             conn.execute("DROP FUNCTION IF EXISTS pg_catalog.escalafin_test_block()")
         with psycopg.connect(admin, autocommit=True) as conn:

@@ -40,6 +40,6 @@ def test_staging_names_fit_postgres_identifiers() -> None:
     name = restore._sibling("d" * 63, "restore_20261128120000")
     assert len(name) <= 63 and name.endswith("_restore_20261128120000")
     assert (
-        restore._with_database("postgresql://u:p@h:5432/escalafin?schema=public", "postgres")
+        restore.with_database("postgresql://u:p@h:5432/escalafin?schema=public", "postgres")
         == "postgresql://u:p@h:5432/postgres?schema=public"
     )
