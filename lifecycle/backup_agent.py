@@ -49,13 +49,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
 
 from lifecycle import backup, cli
 from lifecycle.backup import BackupConfig, BackupError
+
+if TYPE_CHECKING:
+    from lifecycle.archiving.agent import ArchivingConfig
 
 log = logging.getLogger("escalafin.backup_agent")
 
@@ -160,6 +163,38 @@ def run_agent(
     log.info("agent stopping")
 
 
+# --- continuous archiving (issue 13): lifecycle.archiving.agent, when the stack enables it
+
+
+def archiving_config(env: Mapping[str, str]) -> ArchivingConfig | None:
+    """The archiving duties' config, or None when the stack did not enable archiving."""
+    from lifecycle.archiving import agent, pgbackrest  # noqa: PLC0415 - only when enabled
+
+    if not pgbackrest.enabled(env):
+        return None
+    pitr = Schedule.from_env({**env, "BACKUP_SCHEDULE": env.get("PITR_BACKUP_SCHEDULE", "")})
+    return agent.ArchivingConfig.from_env(env, pitr)
+
+
+def _start_archiving(env: Mapping[str, str], stop: threading.Event) -> None:
+    from lifecycle.archiving import agent  # noqa: PLC0415
+
+    config = archiving_config(env)
+    if config is not None:
+        agent.run(config, stop)
+
+
+def _with_archiving(env: Mapping[str, str], ok: bool, why: str) -> tuple[bool, str]:
+    """The logical backups' health and, when enabled, continuous archiving's: both must hold."""
+    from lifecycle.archiving import agent  # noqa: PLC0415
+
+    config = archiving_config(env)
+    if config is None:
+        return ok, why
+    pitr_ok, pitr_why = agent.health(config, agent.read_state(config.state_dir), datetime.now(UTC))
+    return ok and pitr_ok, f"{why}; {pitr_why}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m lifecycle.backup_agent",
@@ -175,6 +210,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "healthcheck":
             directory = Path(env.get("BACKUP_DIR") or backup.DEFAULT_DIR)
             ok, why = health(schedule, backup.read_state(directory), datetime.now(UTC))
+            ok, why = _with_archiving(env, ok, why)
             print(("healthy: " if ok else "unhealthy: ") + why, flush=True)
             return 0 if ok else 1
         config = BackupConfig.from_env(env)
@@ -193,6 +229,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, request_stop)
+    _start_archiving(env, stop)
     run_agent(config, schedule, env.get("BACKUP_CATCH_UP", "true").lower() != "false", stop)
     return cli.EXIT_OK
 
