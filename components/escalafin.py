@@ -15,11 +15,13 @@ import pulumi
 
 from components.app import AppService, AppServiceArgs
 from components.app_image import AppImage, AppImageArgs
+from components.archiving.archiving import ContinuousArchiving, ContinuousArchivingArgs
+from components.archiving.backup_server import BackupServer, BackupServerArgs
 from components.backup_agent import BackupAgent, BackupAgentArgs
 from components.backup_bucket import BackupBucket, BackupBucketArgs
 from components.cache import Cache, CacheArgs
 from components.credentials import Credentials, CredentialsArgs
-from components.database import Database, DatabaseArgs
+from components.database import DATA_PATH, Database, DatabaseArgs
 from components.lifecycle import DatabaseLifecycle, DatabaseLifecycleArgs
 from components.network import Networks, NetworksArgs
 from components.object_store import EmbeddedObjectStore, EmbeddedObjectStoreArgs
@@ -43,7 +45,11 @@ class EscalaFin(pulumi.ComponentResource):
     app_container: pulumi.Output[str]
     """What `python -m lifecycle.restore --stack` stops and starts."""
     database_admin_endpoint: str | None
+    database_container: pulumi.Output[str]
+    """What a point-in-time restore stops, restores into (its data volume) and starts."""
     monitoring: dict[str, Any]
+    backup_monitoring: dict[str, Any]
+    """Where an uptime monitor sees broken backups or archiving (the agent's health)."""
     generated_secrets: dict[str, pulumi.Output[str]]
 
     def __init__(
@@ -56,7 +62,11 @@ class EscalaFin(pulumi.ComponentResource):
         credentials = Credentials("credentials", CredentialsArgs(s), child)
         networks = Networks(
             "networks",
-            NetworksArgs(s.name_prefix, admin_network=s.database.admin_endpoint is not None),
+            NetworksArgs(
+                s.name_prefix,
+                admin_network=s.database.admin_endpoint is not None,
+                egress_network=s.archiving is not None and s.backup.store == "aws",
+            ),
             child,
         )
         image = AppImage("app-image", AppImageArgs(s.app.build), child)
@@ -64,6 +74,68 @@ class EscalaFin(pulumi.ComponentResource):
             "ops-image",
             OpsImageArgs(s.name_prefix, s.ops_base_image, s.database.major),
             child,
+        )
+
+        # The backup bucket (AWS, or the embedded store in dev): the database archives into it.
+        b = s.backup
+        store = (
+            EmbeddedObjectStore(
+                "objectstore",
+                EmbeddedObjectStoreArgs(
+                    image=b.store_image,
+                    name_prefix=s.name_prefix,
+                    restart_policy=s.restart_policy,
+                    internal_network=networks.internal.name,
+                    publish_network=networks.public.name,
+                    host_port=b.store_port,
+                    access_key=_required(credentials.store_access_key),
+                    secret_key=_required(credentials.store_secret_key),
+                    region=b.region,
+                ),
+                child,
+            )
+            if b.store == "embedded"
+            else None
+        )
+        bucket = BackupBucket(
+            "backup-bucket",
+            BackupBucketArgs(
+                settings=b,
+                hardened=store is None,
+                protect=s.is_prod,
+                create_credentials=store is None and b.access_key_id is None,
+                provider=store.provider if store else None,
+            ),
+            child,
+        )
+        s3_key_id = _required(
+            credentials.store_access_key or b.access_key_id or bucket.access_key_id
+        )
+        s3_secret = _required(
+            credentials.store_secret_key or b.secret_access_key or bucket.secret_access_key
+        )
+        archiving = (
+            ContinuousArchiving(
+                "archiving",
+                ContinuousArchivingArgs(
+                    settings=s.archiving,
+                    backup=b,
+                    name_prefix=s.name_prefix,
+                    restart_policy=s.restart_policy,
+                    postgres_image=s.database.image,
+                    database_user=s.database.user,
+                    internal_network=networks.internal.name,
+                    egress_network=networks.egress.name if networks.egress else None,
+                    store_upstream=store.endpoint_in_network.removeprefix("http://")
+                    if store
+                    else None,
+                    s3_access_key_id=s3_key_id,
+                    s3_secret_access_key=s3_secret,
+                ),
+                child,
+            )
+            if s.archiving
+            else None
         )
 
         database = Database(
@@ -76,8 +148,30 @@ class EscalaFin(pulumi.ComponentResource):
                 internal_network=networks.internal.name,
                 admin_network=networks.admin.name if networks.admin else None,
                 protect_data=s.is_prod,
+                archiving=archiving.database if archiving else None,
             ),
             child,
+        )
+        backup_server = (
+            BackupServer(
+                "pgbackrest-server",
+                BackupServerArgs(
+                    name_prefix=s.name_prefix,
+                    restart_policy=s.restart_policy,
+                    image=archiving.image,
+                    internal_network=networks.internal.name,
+                    data_volume=database.data_volume.name,
+                    socket_volume=database.socket_volume.name,
+                    pgdata=DATA_PATH,
+                    user=s.database.user,
+                    ca_pem=archiving.pki.ca_cert_pem,
+                    cert_pem=archiving.server_leaf.cert_pem,
+                    key_pem=archiving.server_leaf.key_pem,
+                ),
+                pulumi.ResourceOptions(parent=self, depends_on=[database.container]),
+            )
+            if archiving and database.socket_volume
+            else None
         )
         cache = Cache(
             "cache",
@@ -125,38 +219,6 @@ class EscalaFin(pulumi.ComponentResource):
             child,
         )
 
-        # Backups: the bucket (AWS, or the embedded store in dev) and the agent.
-        b = s.backup
-        store = (
-            EmbeddedObjectStore(
-                "objectstore",
-                EmbeddedObjectStoreArgs(
-                    image=b.store_image,
-                    name_prefix=s.name_prefix,
-                    restart_policy=s.restart_policy,
-                    internal_network=networks.internal.name,
-                    publish_network=networks.public.name,
-                    host_port=b.store_port,
-                    access_key=_required(credentials.store_access_key),
-                    secret_key=_required(credentials.store_secret_key),
-                    region=b.region,
-                ),
-                child,
-            )
-            if b.store == "embedded"
-            else None
-        )
-        bucket = BackupBucket(
-            "backup-bucket",
-            BackupBucketArgs(
-                settings=b,
-                hardened=store is None,
-                protect=s.is_prod,
-                create_credentials=store is None and b.access_key_id is None,
-                provider=store.provider if store else None,
-            ),
-            child,
-        )
         agent = BackupAgent(
             "backup-agent",
             BackupAgentArgs(
@@ -168,14 +230,20 @@ class EscalaFin(pulumi.ComponentResource):
                 database_url=database.internal_url,
                 backups_volume=database.backups_volume.name,
                 s3_endpoint_url=store.endpoint_in_network if store else None,
-                s3_access_key_id=_required(
-                    credentials.store_access_key or b.access_key_id or bucket.access_key_id
-                ),
-                s3_secret_access_key=_required(
-                    credentials.store_secret_key or b.secret_access_key or bucket.secret_access_key
-                ),
+                s3_access_key_id=s3_key_id,
+                s3_secret_access_key=s3_secret,
+                archiving_env=archiving.agent_env if archiving else {},
+                archiving_secret_env=archiving.agent_secret_env if archiving else {},
+                extra_networks=[networks.egress.name] if networks.egress else [],
             ),
-            pulumi.ResourceOptions(parent=self, depends_on=[bucket.bucket, lifecycle.migrations]),
+            pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[
+                    bucket.bucket,
+                    lifecycle.migrations,
+                    *([backup_server.container] if backup_server else []),
+                ],
+            ),
         )
 
         self.app_url = app.url
@@ -194,6 +262,8 @@ class EscalaFin(pulumi.ComponentResource):
             "intervalSeconds": HEALTH_CHECK_INTERVAL_SECONDS,
             "timeoutSeconds": 10,
         }
+        self.database_container = database.container.name
+        self.backup_monitoring = backup_monitoring(agent.container_name, s)
         self.generated_secrets = credentials.generated
         self.register_outputs(
             {
@@ -203,6 +273,24 @@ class EscalaFin(pulumi.ComponentResource):
                 "backupBucket": self.backup_bucket,
             }
         )
+
+
+def backup_monitoring(agent_container: pulumi.Output[str], s: Settings) -> dict[str, Any]:
+    """The second probe: the backup agent's Docker health, unhealthy when a logical backup
+    or a base backup is missed or failed, or (archiving on) WAL lags beyond the RPO."""
+    return {
+        "kind": "docker-health",
+        "container": agent_container,
+        "command": pulumi.Output.concat(
+            "docker inspect --format '{{.State.Health.Status}}' ", agent_container
+        ),
+        "expectedValue": "healthy",
+        "details": pulumi.Output.concat(
+            "docker exec ", agent_container, " python -m lifecycle.backup_agent healthcheck"
+        ),
+        "intervalSeconds": HEALTH_CHECK_INTERVAL_SECONDS,
+        "rpoSeconds": s.archiving.rpo_s if s.archiving else None,
+    }
 
 
 def _required(value: pulumi.Output[str] | None) -> pulumi.Output[str]:

@@ -21,6 +21,8 @@ INTERNAL_ALIASES = {"postgres": "postgres", "redis": "redis"}
 class NetworksArgs:
     name_prefix: str
     admin_network: bool
+    egress_network: bool = False
+    """Continuous archiving to AWS S3: PostgreSQL and the agent need a route out."""
 
 
 class Networks(pulumi.ComponentResource):
@@ -29,6 +31,9 @@ class Networks(pulumi.ComponentResource):
     """Known before anything exists, so lifecycle inputs stay known during preview."""
     public: docker.Network
     admin: docker.Network | None
+    egress: docker.Network | None
+    """Outbound only (nothing is published on it): PostgreSQL's archive_command and the
+    agent reach AWS S3 through it, since the internal network has no route out."""
 
     def __init__(
         self, name: str, args: NetworksArgs, opts: pulumi.ResourceOptions | None = None
@@ -56,6 +61,17 @@ class Networks(pulumi.ComponentResource):
                 opts=child,
             )
             if args.admin_network
+            else None
+        )
+        self.egress = (
+            docker.Network(
+                "egress",
+                name=f"{args.name_prefix}-egress",
+                internal=False,
+                labels=labels,
+                opts=child,
+            )
+            if args.egress_network
             else None
         )
         self.register_outputs(
