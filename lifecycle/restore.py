@@ -590,7 +590,19 @@ def _parser() -> argparse.ArgumentParser:
         "inside the agent); use restore",
     )
     p.add_argument("name", nargs="?", help="backup name (see list)")
-    p.add_argument("--latest", action="store_true", help="restore the newest backup")
+    p.add_argument(
+        "--latest",
+        action="store_true",
+        help="restore the newest backup; with continuous archiving: the latest archived state",
+    )
+    p.add_argument(
+        "--to-time",
+        help="point-in-time restore (continuous archiving), e.g. '2026-11-29 10:41:07-06:00'",
+    )
+    p.add_argument(
+        "--database-container",
+        help="the PostgreSQL container a point-in-time restore stops, restores and starts",
+    )
     p.add_argument("--stack", help="read containers and the Docker host from this Pulumi stack")
     p.add_argument("--agent-container", help="run the database steps inside this container")
     p.add_argument("--app-container", help="stop/start this container around the restore")
@@ -623,16 +635,40 @@ def _docker(host: str | None) -> Any:
 
 def _run(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
     agent, app_name, host = args.agent_container, args.app_container, args.docker_host
+    database = args.database_container
     if args.stack:
         outputs, stack_host = _stack_outputs(args.stack)
         agent = agent or outputs.get("backupAgentContainer")
         app_name = app_name or outputs.get("appContainer")
         host = host or stack_host
+        monitoring: dict[str, Any] = outputs.get("backupMonitoring") or {}
+        if monitoring.get("rpoSeconds"):  # continuous archiving is on
+            database = database or outputs.get("databaseContainer")
         if not agent:
             raise RestoreError(
                 f"stack {args.stack} exports no backupAgentContainer", cli.EXIT_USAGE
             )
     docker = _docker(host) if agent or app_name else None
+    if args.to_time or (
+        database and agent and args.action in ("list", "restore") and not args.name
+    ):
+        from lifecycle.archiving import restore as pitr  # noqa: PLC0415 - archiving stacks only
+
+        if not (database and agent):
+            raise RestoreError(
+                "--to-time needs a stack with continuous archiving (or --agent-container "
+                "and --database-container)",
+                cli.EXIT_USAGE,
+            )
+        app = App(docker, app_name, args.health_timeout) if app_name else None
+        return pitr.run_cli(
+            args,
+            docker,
+            agent_name=agent,
+            database_name=database,
+            app=app,
+            confirm=None if args.yes else _confirm,
+        )
     steps: Steps = AgentSteps(docker, agent) if agent else LocalSteps(_config(args))
     if args.action == "list":
         rows = steps.list()

@@ -23,6 +23,7 @@ LAB_IMAGES = {
     "appBaseImage": images.PYTHON,
     "opsBaseImage": images.PYTHON,
     "backupStoreImage": images.S3,
+    "pitrStoreTlsImage": images.CADDY,
 }
 
 

@@ -51,6 +51,7 @@ Mapped inputs (wire names); any other recorded key raises `plan.UnmappedInput`:
 | dynamic resources     | __provider                 | base64 + dill.loads, as the host does  |
 |                       | every other prop           | check -> create; later check -> diff   |
 |                       |                            |   -> update (replace if diff says so)  |
+| tls.*                 | see tls_certs.py           | `cryptography`, as the provider: local |
 | aws.s3.*              | see aws_store.py           | boto3 against the endpoint of the      |
 |                       |                            |   recorded aws Provider; without one:  |
 |                       |                            |   skipped, listed in UpResult.skipped  |
@@ -85,7 +86,7 @@ import docker
 from docker.errors import APIError, NotFound
 from docker.types import Mount
 
-from tests.e2e import aws_store, plan
+from tests.e2e import aws_store, plan, tls_certs
 from tests.support import images
 from tests.support.docker_env import LABEL
 from tests.support.program import PROJECT_DIR, ProgramRun, Resource
@@ -165,7 +166,14 @@ class Harness:
             step = time.monotonic()
             inputs = subs.apply(resource.inputs)
             previous = self.state.get(resource.urn)
-            if resource.type.startswith("aws:"):
+            if resource.type in tls_certs.TYPES:
+                # Keys and certificates are made locally by the tls provider: once, kept.
+                if previous is not None and previous.inputs == inputs:
+                    action, outputs = "unchanged", previous.outputs
+                else:  # every input of these resources forces a new one
+                    action = "replaced" if previous else "created"
+                    outputs = tls_certs.realise(resource, inputs)
+            elif resource.type.startswith("aws:"):
                 provider = providers.get(plan.provider_urn(resource))
                 if provider is None:
                     # No aws Provider (pointed at the embedded store) recorded: nothing to call.
