@@ -633,6 +633,31 @@ def _docker(host: str | None) -> Any:
     return client
 
 
+def _pitr(
+    args: argparse.Namespace, docker: Any, agent: str | None, database: str | None, app: str | None
+) -> tuple[dict[str, Any], str]:
+    """Continuous archiving (issue 13): the recovery window and point-in-time restores."""
+    from lifecycle.archiving import restore as pitr  # noqa: PLC0415 - archiving stacks only
+
+    if not (database and agent):
+        raise RestoreError(
+            "--to-time needs a stack with continuous archiving (or --agent-container "
+            "and --database-container)",
+            cli.EXIT_USAGE,
+        )
+    try:
+        return pitr.run_cli(
+            args,
+            docker,
+            agent_name=agent,
+            database_name=database,
+            app=App(docker, app, args.health_timeout) if app else None,
+            confirm=None if args.yes else _confirm,
+        )
+    except pitr.PitrError as exc:
+        raise RestoreError(str(exc), exc.exit_code) from None
+
+
 def _run(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
     agent, app_name, host = args.agent_container, args.app_container, args.docker_host
     database = args.database_container
@@ -652,23 +677,7 @@ def _run(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
     if args.to_time or (
         database and agent and args.action in ("list", "restore") and not args.name
     ):
-        from lifecycle.archiving import restore as pitr  # noqa: PLC0415 - archiving stacks only
-
-        if not (database and agent):
-            raise RestoreError(
-                "--to-time needs a stack with continuous archiving (or --agent-container "
-                "and --database-container)",
-                cli.EXIT_USAGE,
-            )
-        app = App(docker, app_name, args.health_timeout) if app_name else None
-        return pitr.run_cli(
-            args,
-            docker,
-            agent_name=agent,
-            database_name=database,
-            app=app,
-            confirm=None if args.yes else _confirm,
-        )
+        return _pitr(args, docker, agent, database, app_name)
     steps: Steps = AgentSteps(docker, agent) if agent else LocalSteps(_config(args))
     if args.action == "list":
         rows = steps.list()

@@ -42,7 +42,8 @@ def _verify(config: agent.ArchivingConfig, target: datetime | None) -> dict[str,
     info = pgbackrest.info()
     if not info.ok:
         raise PgBackRestError(f"refusing to restore: {info.message}")
-    w = window.window(info, pgbackrest.archived(), None)
+    wal, system_id = agent.database_facts(config.database_url)
+    w = window.window(info, pgbackrest.archived(), wal)
     if target is not None:
         try:
             window.check_target(w, target)
@@ -56,7 +57,6 @@ def _verify(config: agent.ArchivingConfig, target: datetime | None) -> dict[str,
             "refusing to restore: pgbackrest verify found damage in the repository: "
             + "; ".join(problems[:5])
         )
-    _, system_id = agent.database_facts(config.database_url)
     return {
         "database": database,
         "target": target.isoformat() if target else "latest",

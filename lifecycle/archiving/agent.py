@@ -14,7 +14,8 @@ own container). The agent, a pgBackRest repository host, does the rest:
   against the bucket (`window.window`), written to a state file the healthcheck reads,
   so the healthcheck itself never waits on a bucket that does not answer. A WAL gap
   (WAL dropped by `archive-push-queue-max` while the bucket was down) triggers a full
-  backup, the only way to make the time after it restorable again.
+  backup, the only way to make the time after it restorable again; so does a new
+  timeline (after a point-in-time restore, older backups cannot follow it).
 
 Health (`health`): unhealthy when the last check is stale, the repository is unreachable
 or refuses this database, the lag exceeds `PITR_RPO_S`, WAL is missing since the newest
@@ -127,22 +128,27 @@ def _now() -> str:
 
 
 def database_facts(database_url: str) -> tuple[window.DatabaseWal | None, int | None]:
-    """The current WAL segment and the cluster's system identifier (None while down or in
+    """The WAL insert position and the cluster's system identifier (None while down or in
     recovery: no WAL position to compare then)."""
     try:
         with db.connect(database_url, application_name="escalafin-archiving") as conn:
             row = conn.execute(
                 "SELECT CASE WHEN pg_is_in_recovery() THEN NULL "
-                "ELSE pg_walfile_name(pg_current_wal_lsn()) END, now(), "
-                "(SELECT system_identifier FROM pg_control_system())"
+                "ELSE pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')::bigint END, "
+                "now(), (SELECT system_identifier FROM pg_control_system()), "
+                "(SELECT timeline_id FROM pg_control_checkpoint())"
             ).fetchone()
     except (db.ConnectionFailed, psycopg.Error) as exc:
         log.warning("database not reachable for the lag check: %s", exc)
         return None, None
     if row is None:
         return None, None
-    current, checked_at, system_id = row
-    wal = None if current is None else window.DatabaseWal(str(current), checked_at)  # type: ignore[arg-type]
+    position, checked_at, system_id, timeline = row
+    wal = (
+        None
+        if position is None or not isinstance(checked_at, datetime)
+        else window.DatabaseWal(int(str(position)), checked_at, int(str(timeline)))
+    )
     return wal, int(str(system_id))
 
 
@@ -304,7 +310,11 @@ def run(config: ArchivingConfig, stop: threading.Event) -> list[threading.Thread
         while not stop.is_set():
             stanza_ok = stanza_ok or ensure_stanza(config)
             result = check(config)
-            wants_full = result.get("wal_gaps") or not result.get("base_backups")
+            wants_full = (
+                result.get("wal_gaps")
+                or result.get("new_timeline")
+                or not result.get("base_backups")
+            )
             if stanza_ok and result.get("ok") and wants_full and not _backup_lock.locked():
                 full_now.set()
             stop.wait(config.check_interval_s)

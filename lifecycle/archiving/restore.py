@@ -275,24 +275,20 @@ def run_cli(
     confirm: Callable[[str, str], None] | None,
 ) -> tuple[dict[str, Any], str]:
     """`lifecycle.restore` with continuous archiving: `list` (logical dumps and the
-    recovery window) and `restore --to-time T | --latest`."""
-    from lifecycle.restore import RestoreError  # noqa: PLC0415 - restore imports us lazily
-
+    recovery window) and `restore --to-time T | --latest`. Raises PitrError."""
     agent = Agent(docker, agent_name)
+    if args.action == "list":
+        dumps = agent.run("lifecycle.restore", "list")["backups"]
+        status = agent.run("lifecycle.archiving", "status")
+        return {"ok": True, "backups": dumps, "pitr": status}, _human_list(dumps, status)
+    if args.action != "restore":
+        raise PitrError(f"{args.action} takes a dump name (see list)", cli.EXIT_USAGE)
     try:
-        if args.action == "list":
-            dumps = agent.run("lifecycle.restore", "list")["backups"]
-            status = agent.run("lifecycle.archiving", "status")
-            return {"ok": True, "backups": dumps, "pitr": status}, _human_list(dumps, status)
-        if args.action != "restore":
-            raise PitrError(f"{args.action} takes a dump name (see list)", cli.EXIT_USAGE)
         target = window.parse_target(args.to_time) if args.to_time else None
-        database = Database(docker, database_name, args.health_timeout)
-        result = PitrRestore(agent, database, app, confirm).run(target)
-    except PitrError as exc:
-        raise RestoreError(str(exc), exc.exit_code) from None
     except window.WindowError as exc:
-        raise RestoreError(str(exc), cli.EXIT_USAGE) from None
+        raise PitrError(str(exc), cli.EXIT_USAGE) from None
+    database = Database(docker, database_name, args.health_timeout)
+    result = PitrRestore(agent, database, app, confirm).run(target)
     where = target.isoformat() if target else "the latest archived state"
     return {"ok": True, **result}, f"restored to {where} (pre-restore state: {result['safety']})"
 

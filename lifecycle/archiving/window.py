@@ -9,11 +9,13 @@ I/O, so every rule is unit-tested without a server.
   the next log's `...00000000` (PostgreSQL's XLogFileName).
 - **Earliest restorable time**: the stop time of the oldest complete base backup (a
   restore needs a consistent base). **Latest restorable time**: when the newest archived
-  WAL segment reached the bucket (its object time); when the database has written
-  nothing since, the bucket holds everything and the latest restorable time is now.
-- **Archiving lag**: 0 when the bucket holds every completed segment (the current one is
-  at most `archive_timeout` old by construction); otherwise how long ago the newest
-  archived segment arrived. Measured against the bucket, not `pg_stat_archiver`: when
+  WAL segment reached the bucket (its object time: every commit in it is older); when
+  the database has written nothing past that segment, the bucket holds everything and
+  the latest restorable time is now.
+- **Archiving lag**: 0 when the bucket holds all WAL written so far; otherwise how long
+  ago the newest archived segment arrived, an upper bound on the age of the oldest
+  commit not yet in the bucket (with steady writes it saws between 0 and
+  `archive_timeout` + the upload). Measured against the bucket, not `pg_stat_archiver`: when
   the local queue exceeds `archive-push-queue-max`, pgBackRest reports WAL as archived
   and drops it, which only the bucket shows (as a gap).
 - **Gaps**: every segment from the newest base backup's first WAL to the newest archived
@@ -203,8 +205,15 @@ def gaps(archived: Iterable[ArchivedSegment], since: str | None) -> list[tuple[s
 class DatabaseWal:
     """What PostgreSQL says about its WAL right now."""
 
-    current: str  # pg_walfile_name(pg_current_wal_lsn())
+    insert_position: int
+    """pg_current_wal_insert_lsn() in bytes (LSNs run on across timelines)."""
     checked_at: datetime
+    timeline: int = 1
+
+
+SEGMENT_BYTES: Final = 16 * 1024 * 1024
+# A segment switched to while idle holds only its page header; a commit adds far more.
+HEADER_SLACK: Final = 64
 
 
 @dataclass(frozen=True)
@@ -217,9 +226,14 @@ class Window:
     """Missing WAL since the newest base backup (what the healthcheck watches)."""
     backups: tuple[BaseBackup, ...]
     archived: tuple[ArchivedSegment, ...] = ()
+    new_timeline: bool = False
+    """The database runs on a newer timeline than the newest base backup (after a
+    point-in-time restore): backups from before the branch cannot follow it, so the agent
+    takes a full backup on the new timeline."""
 
     def as_json(self) -> dict[str, Any]:
         return {
+            "new_timeline": self.new_timeline,
             "earliest_restorable": self.earliest.isoformat() if self.earliest else None,
             "latest_restorable": self.latest.isoformat() if self.latest else None,
             "archiving_lag_seconds": None
@@ -239,16 +253,14 @@ def window(info: RepoInfo, archived: Sequence[ArchivedSegment], db: DatabaseWal 
     missing = tuple(gaps(archived, since)) if archived else ()
     lag: float | None = None
     latest: datetime | None = None
-    if db is not None:
-        completed = Segment.parse(db.current).predecessor()
-        caught_up = newest is not None and newest.segment.position >= completed.position
-        if caught_up:
-            lag, latest = 0.0, db.checked_at
-        elif newest is not None:
-            lag = (db.checked_at - newest.archived_at).total_seconds()
-            latest = newest.archived_at
-    elif newest is not None:
-        latest = newest.archived_at
+    if newest is not None:
+        # The bucket holds everything up to the end of the newest segment, which arrived
+        # at `archived_at`; anything written after that is at most that old.
+        archived_end = (newest.segment.position + 1) * SEGMENT_BYTES
+        everything = db is not None and db.insert_position <= archived_end + HEADER_SLACK
+        latest = db.checked_at if db is not None and everything else newest.archived_at
+        if db is not None:
+            lag = 0.0 if everything else (db.checked_at - newest.archived_at).total_seconds()
     if not backups:
         latest = None  # nothing to restore from, whatever the WAL says
     return Window(
@@ -259,6 +271,12 @@ def window(info: RepoInfo, archived: Sequence[ArchivedSegment], db: DatabaseWal 
         gaps=missing,
         backups=backups,
         archived=tuple(archived),
+        new_timeline=bool(
+            db is not None
+            and backups
+            and backups[-1].wal_start
+            and db.timeline > Segment.parse(backups[-1].wal_start).timeline
+        ),
     )
 
 

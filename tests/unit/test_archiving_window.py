@@ -115,13 +115,14 @@ def test_window_lag_is_zero_when_caught_up_and_age_of_newest_otherwise() -> None
     full = backup("F", "full", 0, "000000010000000000000003")
     archived = [seg("000000010000000000000003", 1), seg("000000010000000000000004", 2)]
     now = T0 + timedelta(minutes=5)
-    caught_up = window.window(
-        info(full), archived, window.DatabaseWal("000000010000000000000005", now)
-    )
-    assert caught_up.lag_seconds == 0 and caught_up.latest == now
-    behind = window.window(
-        info(full), archived, window.DatabaseWal("000000010000000000000007", now)
-    )
+    end_of_4 = 5 * window.SEGMENT_BYTES
+    # Switched to segment 5 and idle since: the bucket holds everything.
+    idle = window.window(info(full), archived, window.DatabaseWal(end_of_4 + 40, now))
+    assert idle.lag_seconds == 0 and idle.latest == now
+    # Commits in segment 5 (not archived yet): at most as old as segment 4's arrival.
+    writing = window.window(info(full), archived, window.DatabaseWal(end_of_4 + 5000, now))
+    assert writing.lag_seconds == 180 and writing.latest == T0 + timedelta(minutes=2)
+    behind = window.window(info(full), archived, window.DatabaseWal(end_of_4 * 2, now))
     assert behind.lag_seconds == 180 and behind.latest == T0 + timedelta(minutes=2)
     assert behind.earliest == full.stopped_at
     assert window.window(info(), archived, None).latest is None  # no base backup: nothing
@@ -172,3 +173,13 @@ def test_fulls_to_keep_is_age_with_a_floor() -> None:
         window.fulls_to_keep(fulls, now=now + timedelta(days=30), retention_days=3, keep_min=2) == 2
     )
     assert window.fulls_to_keep([], now=now, retention_days=3, keep_min=2) == 2
+
+
+def test_a_new_timeline_asks_for_a_full_backup() -> None:
+    full = backup("F", "full", 0, "000000010000000000000003")
+    archived = [seg("000000010000000000000003", 1)]
+    now = T0 + timedelta(minutes=5)
+    same = window.DatabaseWal(4 * window.SEGMENT_BYTES, now, timeline=1)
+    assert not window.window(info(full), archived, same).new_timeline
+    after_restore = window.DatabaseWal(4 * window.SEGMENT_BYTES, now, timeline=2)
+    assert window.window(info(full), archived, after_restore).as_json()["new_timeline"]
