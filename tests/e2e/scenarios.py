@@ -138,9 +138,10 @@ def replace_postgres_keep_volume(d: Deployment) -> None:
 
 def drop_database_volume(d: Deployment) -> None:
     """An operator removes PostgreSQL and its volume; the next up recreates and re-seeds."""
-    postgres = d.container("postgres")
-    postgres.remove(force=True)
     volume = d.harness.outputs("Volume/postgres-data")["id"]
+    # PostgreSQL and whatever else mounts its data (the pgbackrest server sidecar).
+    for container in d.harness.client.containers.list(all=True, filters={"volume": volume}):
+        container.remove(force=True)
     d.harness.client.volumes.get(volume).remove(force=True)
     result = d.up()
     assert "Volume/postgres-data" in result.created, result
