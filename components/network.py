@@ -52,28 +52,14 @@ class Networks(pulumi.ComponentResource):
         self.public = docker.Network(
             "public", name=f"{args.name_prefix}-public", internal=False, labels=labels, opts=child
         )
-        self.admin = (
-            docker.Network(
-                "admin",
-                name=f"{args.name_prefix}-admin",
-                internal=False,
-                labels=labels,
-                opts=child,
+
+        def routed(name: str) -> docker.Network:
+            return docker.Network(
+                name, name=f"{args.name_prefix}-{name}", internal=False, labels=labels, opts=child
             )
-            if args.admin_network
-            else None
-        )
-        self.egress = (
-            docker.Network(
-                "egress",
-                name=f"{args.name_prefix}-egress",
-                internal=False,
-                labels=labels,
-                opts=child,
-            )
-            if args.egress_network
-            else None
-        )
+
+        self.admin = routed("admin") if args.admin_network else None
+        self.egress = routed("egress") if args.egress_network else None
         self.register_outputs(
             {
                 "internal": self.internal.name,

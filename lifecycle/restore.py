@@ -61,7 +61,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import psycopg
 from psycopg import conninfo, sql
 
-from lifecycle import backup, cli, db, retention
+from lifecycle import agent_exec, backup, cli, db, retention
 from lifecycle.backup import BackupConfig, BackupError
 from lifecycle.object_store import ObjectStore, ObjectStoreError
 
@@ -421,14 +421,7 @@ class AgentSteps:
     container: str
 
     def _run(self, *args: str) -> dict[str, Any]:
-        target = self.docker.containers.get(self.container)
-        code, (out, err) = target.exec_run(
-            ["python", "-m", "lifecycle.restore", *args, "--json"], demux=True
-        )
-        for line in (err or b"").decode(errors="replace").splitlines():
-            print(f"[{self.container}] {line}", file=sys.stderr)
-        lines = (out or b"").decode(errors="replace").strip().splitlines()
-        result: dict[str, Any] = json.loads(lines[-1]) if lines else {}
+        code, result = agent_exec.run_json(self.docker, self.container, "lifecycle.restore", *args)
         if code != 0:
             raise RestoreError(str(result.get("error", f"exit {code}")), int(code or 3))
         return result

@@ -34,16 +34,14 @@ the safety backup. Exit codes as lifecycle.restore.
 
 from __future__ import annotations
 
-import json
 import logging
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, NoReturn, Protocol
 
-from lifecycle import cli
+from lifecycle import agent_exec, cli
 from lifecycle.archiving import window
 
 log = logging.getLogger("escalafin.restore")
@@ -72,12 +70,7 @@ class Agent:
     name: str
 
     def run(self, *args: str) -> dict[str, Any]:
-        container = self.docker.containers.get(self.name)
-        code, (out, err) = container.exec_run(["python", "-m", *args, "--json"], demux=True)
-        for line in (err or b"").decode(errors="replace").splitlines():
-            print(f"[{self.name}] {line}", file=sys.stderr)
-        lines = (out or b"").decode(errors="replace").strip().splitlines()
-        result: dict[str, Any] = json.loads(lines[-1]) if lines else {}
+        code, result = agent_exec.run_json(self.docker, self.name, *args)
         if code != 0:
             raise PitrError(str(result.get("error", f"exit {code}")), int(code or 3))
         return result
