@@ -285,3 +285,59 @@ def corrupted_wal(d: Deployment) -> None:
         assert d.container("app").status == "running"
     finally:
         s3.put_object(Bucket=bucket, Key=victim, Body=original)
+
+
+def healthcheck(d: Deployment) -> tuple[int, str]:
+    code, out, _ = checks.run_in(
+        backup_agent(d), ["python", "-m", "lifecycle.backup_agent", "healthcheck"]
+    )
+    return code, out
+
+
+def wait_health_text(d: Deployment, wanted: str, *, healthy: bool, timeout: float) -> str:
+    deadline = time.monotonic() + timeout
+    while True:
+        code, out = healthcheck(d)
+        if (code == 0) == healthy and wanted in out:
+            return out
+        assert time.monotonic() < deadline, f"agent health never showed {wanted!r}: {out}"
+        time.sleep(3)
+
+
+def queue_overflow(d: Deployment, queue_max_mb: int) -> None:
+    """The bucket down while far more WAL than `pitrArchiveQueueMaxMb` is written: the
+    queue is dropped instead of filling the disk, PostgreSQL keeps committing, the agent
+    reports the hole, takes a full backup once the bucket is back, and is healthy again."""
+    pg = d.container("postgres")
+    _, before = archiving(d, "status")
+    fulls_before = [b["label"] for b in before["base_backups"] if b["type"] == "full"]
+    archived = "SELECT archived_count FROM pg_stat_archiver"
+    d.container("store-tls").stop(timeout=1)
+    try:
+        checks.psql(pg, "CREATE TABLE IF NOT EXISTS pitr_bulk (n int, filler text)")
+        dropped_from = int(checks.psql(pg, archived))
+        deadline = time.monotonic() + 300
+        while int(checks.psql(pg, archived)) == dropped_from:
+            # ~half the queue limit of WAL per round, committed while the bucket is down
+            checks.psql(
+                pg,
+                "INSERT INTO pitr_bulk SELECT g, repeat(md5(g::text), 15) "
+                f"FROM generate_series(1, {queue_max_mb * 60}) g; SELECT pg_switch_wal()",
+            )
+            assert time.monotonic() < deadline, "the queue was never dropped"
+            time.sleep(5)
+        # PostgreSQL was told "archived" while the bucket was down: the queue was dropped,
+        # so pg_wal holds no more than the limit waiting for the bucket.
+        ready = checks.psql(
+            pg, "SELECT count(*) FROM pg_ls_archive_statusdir() WHERE name LIKE '%.ready'"
+        )
+        assert int(ready) * 16 <= queue_max_mb + 32, ready
+    finally:
+        d.container("store-tls").start()
+    mark(d, max(rows(d) or [0]) + 1)  # PostgreSQL kept running throughout
+    wait_health_text(d, "WAL missing", healthy=False, timeout=240)
+    wait_health_text(d, "archiving: lag", healthy=True, timeout=300)
+    _, after = archiving(d, "status")
+    fulls_after = [b["label"] for b in after["base_backups"] if b["type"] == "full"]
+    assert len(fulls_after) > len(fulls_before), after  # the full backup that closed the hole
+    assert after["wal_gaps"] == []
