@@ -8,6 +8,7 @@ program passes, and checks what a mismatch or a readable key would break at run 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -87,3 +88,32 @@ def test_pem_files_are_written_for_the_user_that_runs_pgbackrest(
         "/etc/pgbackrest/tls/tls.key postgres 600",
         "key=",  # the key is not left in the environment of what runs next
     ]
+
+
+def test_an_orphan_exiting_2_does_not_restart_postgres(
+    built: dict[str, str], docker_client: docker.DockerClient
+) -> None:
+    """What async archive-push does when the bucket is down, without the bucket."""
+    server = docker_client.containers.run(
+        built["postgres"],
+        detach=True,
+        labels={LABEL: "1"},
+        environment={"POSTGRES_PASSWORD": "x"},
+        healthcheck={
+            "test": ["CMD", "pg_isready", "-h", "127.0.0.1"],
+            "interval": 500_000_000,
+            "retries": 60,
+        },
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while (server.attrs["State"].get("Health") or {}).get("Status") != "healthy":
+            assert time.monotonic() < deadline, "postgres did not start"
+            time.sleep(0.5)
+            server.reload()
+        server.exec_run(["sh", "-c", "(sleep 1; exit 2) & exit 0"])
+        time.sleep(3)
+        logs = server.logs().decode(errors="replace")
+        assert "terminating any other active server processes" not in logs, logs[-2000:]
+    finally:
+        server.remove(force=True, v=True)
