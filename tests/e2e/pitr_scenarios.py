@@ -56,14 +56,15 @@ def wait_archived(d: Deployment, *, since: datetime, timeout: float = 120) -> di
         time.sleep(2)
 
 
-def restore(d: Deployment, *args: str) -> subprocess.CompletedProcess[str]:
+def restore(d: Deployment, *args: str, app: bool = True) -> subprocess.CompletedProcess[str]:
+    """The operator's command; `app=False` leaves the app running (saves its restart)."""
+    with_app = ["--app-container", d.container("app").name] if app else []
     return subprocess.run(
         [
             sys.executable, "-m", "lifecycle.restore",
             "--agent-container", backup_agent(d).name,
             "--database-container", d.container("postgres").name,
-            "--app-container", d.container("app").name,
-            "--yes", "--json", "restore", *args,
+            *with_app, "--yes", "--json", "restore", *args,
         ],
         cwd=PROJECT_DIR, capture_output=True, text=True, check=False, timeout=900,
     )  # fmt: skip
@@ -214,7 +215,7 @@ def bucket_outage(d: Deployment, rpo_s: int) -> None:
     wait_archived(d, since=last + timedelta(seconds=1), timeout=180)
     _, status = archiving(d, "status")
     assert status["wal_gaps"] == [] and status["healthy"], status
-    done = restore(d, "--latest")
+    done = restore(d, "--latest", app=False)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
     assert set(range(base, n + 1)) <= set(rows(d))
 
@@ -277,7 +278,7 @@ def corrupted_wal(d: Deployment) -> None:
     s3.put_object(Bucket=bucket, Key=victim, Body=b"\x00" * len(original))
     before = rows(d)
     try:
-        done = restore(d, "--latest")
+        done = restore(d, "--latest", app=False)
         assert done.returncode == 3, done.stdout[-2000:] + done.stderr[-3000:]
         error = json.loads(done.stdout.strip().splitlines()[-1])["error"]
         assert "pgbackrest verify found damage" in error, error
