@@ -62,7 +62,17 @@ def repository(repo: Repository, tls_dir: str) -> dict[str, str]:
 
 
 def database_server(repo: Repository, pgdata: str, user: str, queue_max_mb: int) -> dict[str, str]:
-    """The PostgreSQL container: archive-push (async, bounded queue) and archive-get."""
+    """The PostgreSQL container: archive-push (async, bounded queue) and archive-get.
+
+    The queue limit is checked only when archive-push starts its asynchronous process,
+    and one async run against an unreachable bucket lasts as long as its repository
+    requests retry (pgBackRest's src/command/archive/push/push.c, cmdArchivePushAsync:
+    the drop test precedes the repository check). With the 60 s default io-timeout that
+    is minutes per attempt while pg_wal grows; 10 s makes an unreachable bucket fail
+    fast, so the limit holds within about a minute (measured on the lab engine). The
+    foreground waits at most 30 s for the async result, unblocking PostgreSQL's archiver
+    sooner. Neither limits a healthy transfer: io-timeout bounds each socket operation.
+    """
     return {
         **repository(repo, TLS_DIR),
         "PGBACKREST_PG1_PATH": pgdata,
@@ -70,6 +80,8 @@ def database_server(repo: Repository, pgdata: str, user: str, queue_max_mb: int)
         "PGBACKREST_ARCHIVE_ASYNC": "y",
         "PGBACKREST_SPOOL_PATH": "/var/spool/pgbackrest",
         "PGBACKREST_ARCHIVE_PUSH_QUEUE_MAX": f"{queue_max_mb}MiB",
+        "PGBACKREST_ARCHIVE_TIMEOUT": "30",
+        "PGBACKREST_IO_TIMEOUT": "10",
         "PGBACKREST_PROCESS_MAX": "2",
     }
 

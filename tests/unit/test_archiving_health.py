@@ -119,6 +119,7 @@ def test_pgbackrest_environment_for_the_dev_store_and_aws() -> None:
     assert server["PGBACKREST_REPO1_STORAGE_CA_FILE"] == "/etc/pgbackrest/tls/ca.crt"
     assert server["PGBACKREST_ARCHIVE_ASYNC"] == "y"
     assert server["PGBACKREST_ARCHIVE_PUSH_QUEUE_MAX"] == "2048MiB"
+    assert server["PGBACKREST_IO_TIMEOUT"] == "10"  # an unreachable bucket fails fast
     prod = env.agent(env.Repository("b", "eu-west-1"), "/var/lib/postgresql/data", "escalafin")
     assert prod["PGBACKREST_REPO1_S3_ENDPOINT"] == "s3.eu-west-1.amazonaws.com"
     assert "PGBACKREST_REPO1_STORAGE_CA_FILE" not in prod  # AWS: the system's CAs
