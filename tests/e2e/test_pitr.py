@@ -31,6 +31,7 @@ def pitr(docker_client: docker.DockerClient) -> Iterator[Deployment]:
         "dev",
         pitrRpoSeconds=str(RPO_S),
         pitrArchiveQueueMaxMb=str(QUEUE_MAX_MB),
+        healthInterval="5s",  # restores restart the app: see it healthy in seconds, not 30
     )
 
 
