@@ -80,10 +80,22 @@ def ensure_tls_files(env: Mapping[str, str] | None = None) -> None:
         temp.replace(path)
 
 
-def _last_error(stderr: str) -> str:
-    lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
-    errors = [ln for ln in lines if ln.startswith(("ERROR:", "WARN:"))]
-    return (errors or lines or ["no output"])[-1]
+def error_summary(stderr: str) -> str:
+    """pgBackRest's last ERROR (with its indented detail lines, e.g. the failed request),
+    else its last WARN, else its last line."""
+    lines = stderr.rstrip().splitlines()
+    starts = [i for i, ln in enumerate(lines) if ln.startswith(("ERROR:", "WARN:"))]
+    errors = [i for i in starts if lines[i].startswith("ERROR:")]
+    if not (errors or starts):
+        return lines[-1].strip() if lines else "no output"
+    first = (errors or starts)[-1]
+    block = [lines[first].strip()]
+    for line in lines[first + 1 :]:
+        if not line.startswith(" ") or len(block) >= 8:
+            break
+        if line.strip():
+            block.append(line.strip())
+    return " | ".join(block)
 
 
 def run(
@@ -108,7 +120,7 @@ def run(
     took = time.monotonic() - started
     if done.returncode != 0:
         raise PgBackRestError(
-            f"pgbackrest {args[0]} failed (exit {done.returncode}): {_last_error(done.stderr)}"
+            f"pgbackrest {args[0]} failed (exit {done.returncode}): {error_summary(done.stderr)}"
         )
     if not quiet:
         log.info("pgbackrest %s: %.1fs", " ".join(args), took)
@@ -147,7 +159,7 @@ def verify() -> list[str]:
     )
     problems = [ln.strip() for ln in done.stdout.splitlines() if _PROBLEM.search(ln)]
     if done.returncode != 0 and not problems:
-        problems = [_last_error(done.stderr)]
+        problems = [error_summary(done.stderr)]
     log.info(
         "pgbackrest verify: %s in %.1fs",
         f"{len(problems)} problem(s)" if problems else "ok",

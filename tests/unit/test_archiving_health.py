@@ -10,6 +10,7 @@ import pytest
 
 from components.archiving import env
 from lifecycle.archiving import agent, restore
+from lifecycle.archiving.pgbackrest import error_summary
 from lifecycle.backup_agent import Schedule
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
@@ -126,3 +127,18 @@ def test_pgbackrest_environment_for_the_dev_store_and_aws() -> None:
     assert prod["PGBACKREST_PG1_HOST_TYPE"] == "tls"
     assert not [k for k in {**server, **prod} if "KEY" in k and not k.endswith("_FILE")]
     assert env.postgres_settings(15)[-1] == "archive_timeout=15"
+
+
+def test_pgbackrest_errors_keep_their_detail_lines() -> None:
+    stderr = (
+        "WARN: option 'repo1-retention-full' is not set\n"
+        "ERROR: [039]: raised from local-1 protocol: HTTP request failed with 404 (Not Found):\n"
+        "       *** Path/Query ***:\n"
+        "       PUT /b/pgbackrest/x?partNumber=2&uploadId=u\n"
+        "INFO: backup command end: aborted with exception [039]\n"
+    )
+    assert error_summary(stderr) == (
+        "ERROR: [039]: raised from local-1 protocol: HTTP request failed with 404 (Not Found): | "
+        "*** Path/Query ***: | PUT /b/pgbackrest/x?partNumber=2&uploadId=u"
+    )
+    assert error_summary("just one line\n") == "just one line"
