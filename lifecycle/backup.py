@@ -104,6 +104,8 @@ class BackupConfig:
     store: StoreSettings | None = None
     pg_bin_dir: Path | None = None
     compression: str = DEFAULT_COMPRESSION
+    clock: retention.Clock = field(default=retention.utc_now, compare=False)
+    """Where names and ages come from; tests pass a fixed clock instead of sleeping."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> BackupConfig:
@@ -328,10 +330,37 @@ def _stream_dump(
     return digest.hexdigest(), size
 
 
+def _taken_names(directory: Path) -> set[str]:
+    """Names in use in the directory, including those of runs still writing (`.NAME.partial`)."""
+    names: set[str] = set()
+    for path in directory.iterdir():
+        names.add(path.name)
+        names.add(path.name.removeprefix(".").removesuffix(".partial"))
+    return names
+
+
+def publish(temp: Path, final: Path) -> None:
+    """Give `temp` its final name without ever replacing an existing file (link + unlink:
+    atomic, and fails instead of overwriting, unlike rename)."""
+    try:
+        os.link(temp, final)
+    except FileExistsError:
+        raise BackupError(
+            f"{final.name} already exists in {final.parent}; refusing to replace it"
+        ) from None
+    temp.unlink()
+
+
 def dump_verified(config: BackupConfig, tag: str = "") -> tuple[Path, str, int]:
-    """Steps 1-3: a verified archive in the backups directory; nothing left on failure."""
+    """Steps 1-3: a verified archive in the backups directory; nothing left on failure.
+
+    The name is unique in the directory (see retention.unique_name) and is published with
+    `publish`, so a backup never replaces another. Any OS error on the volume (a full disk
+    above all) becomes a BackupError after the temp files are removed, so the space they
+    took is freed before the failure is recorded.
+    """
     directory = config.backup_dir
-    name = retention.backup_name(datetime.now(UTC), tag)
+    name = retention.unique_name(config.clock(), tag, _taken_names(directory))
     final = directory / name
     temp = directory / f".{name}.partial"
     sidecar = directory / f"{name}.sha256"
@@ -342,6 +371,7 @@ def dump_verified(config: BackupConfig, tag: str = "") -> tuple[Path, str, int]:
         f"--compress={config.compression}",
         "--no-password",
     ]
+    published: list[Path] = []
     try:
         started = time.monotonic()
         with temp.open("xb") as out:
@@ -367,14 +397,20 @@ def dump_verified(config: BackupConfig, tag: str = "") -> tuple[Path, str, int]:
             s.write(f"{sha256}  {name}\n")
             s.flush()
             os.fsync(s.fileno())
-        sidecar_temp.rename(sidecar)
-        temp.rename(final)
+        publish(sidecar_temp, sidecar)
+        published.append(sidecar)
+        publish(temp, final)
+        published.append(final)
         _fsync_dir(directory)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        sidecar_temp.unlink(missing_ok=True)
-        if not final.exists():
-            sidecar.unlink(missing_ok=True)
+    except BaseException as exc:
+        for leftover in (temp, sidecar_temp, *published):
+            with contextlib.suppress(OSError):
+                leftover.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise BackupError(
+                f"writing {name} to {directory} failed: {exc.strerror or exc} "
+                "(nothing was kept; a full backups volume is the usual cause)"
+            ) from None
         raise
     return final, sha256, tables
 
@@ -445,7 +481,7 @@ def run(config: BackupConfig) -> BackupResult:
                 uploaded = store.settings.where(path.name)
                 log.info("upload %s: %d bytes in %.1fs", uploaded, size, time.monotonic() - t)
             try:
-                pruned_local, pruned_remote = prune(config, store, datetime.now(UTC))
+                pruned_local, pruned_remote = prune(config, store, config.clock())
             except (OSError, ObjectStoreError) as exc:
                 raise BackupError(
                     f"prune failed after backup {path.name}: {exc}", EXIT_PRUNE
@@ -525,7 +561,7 @@ def update_state(backup_dir: Path, **fields: str) -> None:
 
 
 def listing(config: BackupConfig) -> list[dict[str, object]]:
-    now = datetime.now(UTC)
+    now = config.clock()
     places = [("volume", local_backups(config.backup_dir))]
     if config.store is not None:
         places.append(("s3", sorted(ObjectStore(config.store).backups(), reverse=True)))

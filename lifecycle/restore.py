@@ -69,7 +69,6 @@ log = logging.getLogger("escalafin.restore")
 
 EXIT_DECLINED: Final = 1
 EXIT_ROLLBACK_FAILED: Final = 7
-SAFETY_TAG: Final = "safety"
 MAINTENANCE_DATABASE: Final = "postgres"  # where CREATE/ALTER/DROP DATABASE run from
 RESTORE_SESSION_OPTIONS: Final = "-c maintenance_work_mem=256MB -c synchronous_commit=off"
 
@@ -335,7 +334,7 @@ def apply(config: BackupConfig, name: str, *, safety: bool = True) -> dict[str, 
         if safety:
             started = time.monotonic()
             try:
-                safety_path, _, _ = backup.dump_verified(config, SAFETY_TAG)
+                safety_path, _, _ = backup.dump_verified(config, retention.SAFETY_TAG)
             except BackupError as exc:
                 raise RestoreError(
                     f"safety backup failed, nothing restored: {exc}", exc.exit_code
@@ -649,8 +648,7 @@ def _run(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
         refs = [
             ref
             for r in steps.list()
-            if (ref := retention.parse_name(str(r["name"])))
-            and not ref.name.endswith(f"-{SAFETY_TAG}{retention.SUFFIX}")
+            if (ref := retention.parse_name(str(r["name"]))) and ref.tag != retention.SAFETY_TAG
         ]
         if not refs:
             raise RestoreError("no backups to restore", cli.EXIT_USAGE)
