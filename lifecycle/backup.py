@@ -258,6 +258,36 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def write_sidecar(archive: Path, sha256: str) -> Path:
+    """Record an archive's checksum beside it (`sha256sum` format), atomically and without
+    replacing an existing record; return the sidecar's path."""
+    sidecar = archive.with_name(archive.name + ".sha256")
+    temp = archive.with_name(f".{sidecar.name}.partial")
+    try:
+        with temp.open("x") as out:
+            out.write(f"{sha256}  {archive.name}\n")
+            out.flush()
+            os.fsync(out.fileno())
+        publish(temp, sidecar)
+    finally:
+        temp.unlink(missing_ok=True)
+    return sidecar
+
+
+def remove_partials(directory: Path) -> list[str]:
+    """Temp files a killed run left behind (never a finished backup); the caller holds the
+    run lock, so no run is writing them."""
+    removed: list[str] = []
+    for leftover in [
+        *directory.glob(".escalafin-*.partial"),
+        *directory.glob(".escalafin-*.download"),
+    ]:
+        leftover.unlink(missing_ok=True)
+        removed.append(leftover.name)
+        log.info("removed leftover %s from an interrupted run", leftover.name)
+    return removed
+
+
 def read_sidecar(path: Path) -> str | None:
     """The recorded checksum of an archive (`<archive>.sha256`), if any."""
     sidecar = path.with_name(path.name + ".sha256")
@@ -363,8 +393,6 @@ def dump_verified(config: BackupConfig, tag: str = "") -> tuple[Path, str, int]:
     name = retention.unique_name(config.clock(), tag, _taken_names(directory))
     final = directory / name
     temp = directory / f".{name}.partial"
-    sidecar = directory / f"{name}.sha256"
-    sidecar_temp = directory / f".{name}.sha256.partial"
     cmd = [
         pg_tool("pg_dump", config.pg_bin_dir),
         "--format=custom",
@@ -393,17 +421,12 @@ def dump_verified(config: BackupConfig, tag: str = "") -> tuple[Path, str, int]:
             tables,
             time.monotonic() - started,
         )
-        with sidecar_temp.open("x") as s:
-            s.write(f"{sha256}  {name}\n")
-            s.flush()
-            os.fsync(s.fileno())
-        publish(sidecar_temp, sidecar)
-        published.append(sidecar)
+        published.append(write_sidecar(final, sha256))
         publish(temp, final)
         published.append(final)
         _fsync_dir(directory)
     except BaseException as exc:
-        for leftover in (temp, sidecar_temp, *published):
+        for leftover in (temp, *published):
             with contextlib.suppress(OSError):
                 leftover.unlink(missing_ok=True)
         if isinstance(exc, OSError):
@@ -560,12 +583,21 @@ def update_state(backup_dir: Path, **fields: str) -> None:
 # ---------------------------------------------------------------- CLI
 
 
-def listing(config: BackupConfig) -> list[dict[str, object]]:
+def listing(config: BackupConfig) -> tuple[list[dict[str, object]], list[str]]:
+    """Backups on the volume and in the bucket, newest first, and warnings.
+
+    An unreachable bucket is a warning, not a failure: the verified local archives are
+    still listed (and restorable) while S3 is down.
+    """
     now = config.clock()
     places = [("volume", local_backups(config.backup_dir))]
+    warnings: list[str] = []
     if config.store is not None:
-        places.append(("s3", sorted(ObjectStore(config.store).backups(), reverse=True)))
-    return [
+        try:
+            places.append(("s3", sorted(ObjectStore(config.store).backups(), reverse=True)))
+        except ObjectStoreError as exc:
+            warnings.append(f"off-site copies not listed: {exc}")
+    rows: list[dict[str, object]] = [
         {
             "where": where,
             "name": r.name,
@@ -575,6 +607,15 @@ def listing(config: BackupConfig) -> list[dict[str, object]]:
         for where, refs in places
         for r in refs
     ]
+    return rows, warnings
+
+
+def listing_text(rows: Sequence[Mapping[str, object]]) -> str:
+    lines = [
+        f"{r['where']!s:6} {r['name']}  {r['size']!s:>12} B  {r['age_hours']!s:>7} h old"
+        for r in rows
+    ]
+    return "\n".join(lines) or "no backups"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -590,15 +631,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         config = BackupConfig.from_env()
         if args.command == "list":
-            rows = listing(config)
-            human = (
-                "\n".join(
-                    f"{r['where']:6} {r['name']}  {r['size']:>12} B  {r['age_hours']:>7} h old"
-                    for r in rows
-                )
-                or "no backups"
-            )
-            cli.emit(args.json, {"ok": True, "backups": rows}, human)
+            rows, warnings = listing(config)
+            for warning in warnings:
+                log.warning("%s", warning)
+            human = listing_text(rows)
+            cli.emit(args.json, {"ok": True, "backups": rows, "warnings": warnings}, human)
             return cli.EXIT_OK
         result = run(config)
     except BackupError as exc:

@@ -116,16 +116,6 @@ def health(schedule: Schedule, state: backup.State, now: datetime) -> tuple[bool
     return False, f"the run due at {due.isoformat()} did not succeed (last success {last}){why}"
 
 
-def _cleanup_partials(directory: Path) -> None:
-    """Temp files a killed run left behind (never a finished backup)."""
-    for leftover in [
-        *directory.glob(".escalafin-*.partial"),
-        *directory.glob(".escalafin-*.download"),
-    ]:
-        leftover.unlink(missing_ok=True)
-        log.info("removed leftover %s from an interrupted run", leftover.name)
-
-
 def _backup_once(config: BackupConfig) -> None:
     try:
         backup.run(config)
@@ -138,7 +128,7 @@ def run_agent(
 ) -> None:
     started = datetime.now(UTC)
     with backup.run_lock(config.backup_dir):
-        _cleanup_partials(config.backup_dir)
+        backup.remove_partials(config.backup_dir)
     backup.update_state(config.backup_dir, agent_started_at=started.isoformat())
     state = backup.read_state(config.backup_dir)
     missed = schedule.previous_fire(started)
