@@ -124,11 +124,12 @@ def _recorded_checksum(config: BackupConfig, local: Path) -> str | None:
     if config.store is None:
         return sidecar
     try:
-        remote = ObjectStore(config.store).head(local.name).sha256
+        stored = ObjectStore(config.store).find(local.name)
     except ObjectStoreError as exc:
         if sidecar is None:
             log.warning("%s has no sidecar and the bucket cannot be asked: %s", local.name, exc)
         return sidecar
+    remote = stored.sha256 if stored is not None else None
     if sidecar is not None and remote is not None and sidecar != remote:
         raise RestoreError(
             f"refusing to restore: {local.name} has two different recorded checksums "

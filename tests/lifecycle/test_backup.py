@@ -15,7 +15,7 @@ from pathlib import Path
 import docker
 import pytest
 
-from lifecycle import backup, cli, retention
+from lifecycle import agent_state, backup, cli, retention
 from lifecycle.backup import BackupConfig, BackupError
 from lifecycle.object_store import StoreSettings
 from tests.support import backup_env, services
@@ -58,7 +58,9 @@ def config_for(
 def visible(directory: Path) -> list[str]:
     """What is in the backups directory apart from the lock and state files."""
     return sorted(
-        p.name for p in directory.iterdir() if p.name not in (backup.LOCK_FILE, backup.STATE_FILE)
+        p.name
+        for p in directory.iterdir()
+        if p.name not in (backup.LOCK_FILE, agent_state.STATE_FILE)
     )
 
 
@@ -91,7 +93,7 @@ def test_backup_is_verified_atomic_and_off_site(
     assert head["Metadata"]["sha256"] == digest
     body = s3.client().get_object(Bucket=bucket, Key=result.name)["Body"].read()
     assert hashlib.sha256(body).hexdigest() == digest
-    state = backup.read_state(tmp_path)
+    state = agent_state.read_state(tmp_path)
     assert state.last_success == result.name and state.last_failure is None
 
 
@@ -117,7 +119,7 @@ def test_wrong_password_reports_failure_and_writes_nothing(
         p.name: p.read_bytes() for p in tmp_path.iterdir() if p.name.endswith("dump")
     } == before_files
     assert list(objects(s3, bucket)) == [good.name]
-    state = backup.read_state(tmp_path)
+    state = agent_state.read_state(tmp_path)
     assert state.last_success == good.name and state.last_failure is not None
 
 
@@ -152,7 +154,7 @@ def test_failed_upload_fails_the_run_and_leaves_no_object(
     [kept] = [n for n in visible(tmp_path) if n.endswith(".dump")]
     assert kept in str(failure.value)
     assert backup.verify_archive(tmp_path / kept, pg_bin, backup.read_sidecar(tmp_path / kept)) == 3
-    assert backup.read_state(tmp_path).last_success is None
+    assert agent_state.read_state(tmp_path).last_success is None
 
 
 @pytest.mark.usefixtures("s3_creds")
