@@ -115,6 +115,10 @@ class BackupConfig:
                 "the password may come from PGPASSWORD)",
                 cli.EXIT_USAGE,
             )
+        try:
+            db.check_userinfo(url)
+        except db.DatabaseUrlError as exc:
+            raise BackupError(f"DATABASE_URL: {exc}", cli.EXIT_USAGE) from None
         return cls(
             database_url=url,
             backup_dir=Path(e.get("BACKUP_DIR", DEFAULT_DIR)),
@@ -667,6 +671,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             human = listing_text(rows)
             cli.emit(args.json, {"ok": True, "backups": rows, "warnings": warnings}, human)
             return cli.EXIT_OK
+        # Repair what an interrupted restore left first (its database moved aside...).
+        # Imported here: lifecycle.tidy builds on this module.
+        from lifecycle import tidy  # noqa: PLC0415
+
+        tidy.tidy_locked(config)
         result = run(config)
     except BackupError as exc:
         log.error("backup failed: %s", exc)

@@ -62,7 +62,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
 
-from lifecycle import agent_state, backup, cli, restore
+from lifecycle import agent_state, backup, cli, tidy
 from lifecycle.backup import BackupConfig, BackupError
 from lifecycle.drill import run as drill_run
 
@@ -165,12 +165,6 @@ def _problems(
             yield f"the restore drill due at {drill_due.isoformat()} did not happen"
 
 
-def _tidy(config: BackupConfig) -> None:
-    """Repair what an interrupted restore or run left (restore.tidy), under the run lock."""
-    with backup.run_lock(config.backup_dir):
-        restore.tidy(config)
-
-
 class Waiter(Protocol):
     """What the loop waits on (threading.Event; tests pass one that moves a fake clock)."""
 
@@ -196,7 +190,7 @@ class Agent:
     backup_job: Callable[[BackupConfig], object] = backup.run
     drill_job: Callable[[BackupConfig], object] = drill_run
     retry_job: Callable[[BackupConfig], object] = backup.retry_uploads
-    tidy_job: Callable[[BackupConfig], object] = _tidy
+    tidy_job: Callable[[BackupConfig], object] = tidy.tidy_locked
 
     def start(self) -> None:
         config = self.config

@@ -28,7 +28,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from lifecycle import agent_state, backup, cli, databases, db, restore, restore_plan
+from lifecycle import agent_state, backup, cli, databases, db, restore, restore_plan, tidy
 from lifecycle.backup import BackupConfig, BackupError
 from lifecycle.object_store import ObjectStoreError
 
@@ -93,7 +93,7 @@ def run(config: BackupConfig) -> DrillResult:
     """One drill under the run lock; the outcome is recorded in the agent state."""
     try:
         with backup.run_lock(config.backup_dir):
-            restore.tidy(config)
+            tidy.tidy(config)
             result = _drill(config)
     except (
         BackupError,

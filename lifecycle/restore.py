@@ -68,7 +68,7 @@ from typing import Any, Final, Protocol
 
 import psycopg
 
-from lifecycle import backup, cli, databases, db, restore_plan, retention
+from lifecycle import backup, cli, databases, db, restore_plan, retention, tidy
 from lifecycle.backup import BackupConfig, BackupError
 from lifecycle.object_store import ObjectStore, ObjectStoreError
 
@@ -187,45 +187,6 @@ def verify(config: BackupConfig, name: str, *, accept_unverified: bool = False) 
 # ---------------------------------------------------------------- the database steps
 
 
-def tidy(config: BackupConfig) -> dict[str, Any]:
-    """Repair and remove what interrupted runs left; the caller holds the run lock.
-
-    A restore killed between cutting writers off and swapping in gets its database renamed
-    back (restore_plan.recovery); temp files, the pg_restore workers it left running and
-    staging or drill databases are removed; retired databases beyond BACKUP_KEEP_RETIRED
-    are dropped (the newest always stays: it is what `revert` goes back to).
-    """
-    removed = backup.remove_partials(config.backup_dir)
-    killed = databases.kill_orphans(config.backup_dir)
-    target = databases.database_name(config.database_url)
-    keep = max(1, restore_plan.keep_retired())
-    with databases.admin(config.database_url) as conn:
-        family = databases.family(conn, target)
-        plan = restore_plan.recovery(target, {n: i.comment for n, i in family.items()})
-        if plan.rename_back is not None:
-            databases.rename(conn, plan.rename_back, target)
-            log.warning(
-                "an interrupted restore left %s moved aside as %s: renamed back",
-                target,
-                plan.rename_back,
-            )
-            family[target] = family.pop(plan.rename_back)
-        if target in family and (
-            not family[target].allow_connections or family[target].comment is not None
-        ):
-            databases.reopen(conn, target)
-        for name in plan.mark_retired:
-            marker = restore_plan.Marker.parse(family[name].comment)
-            if marker is not None:
-                databases.mark(conn, name, replace(marker, state=restore_plan.RETIRED))
-        dropped = restore_plan.to_drop(target, set(family) - {target}, keep)
-        for name in dropped:
-            databases.drop(conn, name)
-    if dropped:
-        log.info("dropped %s (debris or retired beyond %d kept)", ", ".join(dropped), keep)
-    return {"removed_files": removed, "killed": killed, "dropped": dropped}
-
-
 def apply(config: BackupConfig, name: str, *, accept_unverified: bool = False) -> dict[str, Any]:
     """Steps 3-4 (the app is already stopped): cut writers off, safety backup, restore, swap.
 
@@ -243,7 +204,7 @@ def apply(config: BackupConfig, name: str, *, accept_unverified: bool = False) -
     target = databases.database_name(config.database_url)
     jobs = restore_plan.restore_jobs()
     with backup.run_lock(config.backup_dir):
-        tidy(config)
+        tidy.tidy(config)
         check(path, recorded, config.pg_bin_dir, accept_unverified=accept_unverified)
         started = time.monotonic()
         now = config.clock()
@@ -285,6 +246,7 @@ def apply(config: BackupConfig, name: str, *, accept_unverified: bool = False) -
             raise
         seconds = time.monotonic() - started
         log.info("restore %s: %.1fs; the replaced database is kept as %s", name, seconds, retired)
+        tidy.tidy(config)  # retired databases beyond BACKUP_KEEP_RETIRED, the new one kept
     return {"restored": name, "safety": safety, "retired": retired, "seconds": round(seconds, 3)}
 
 
@@ -331,7 +293,7 @@ def revert(config: BackupConfig, retired: str | None = None) -> dict[str, Any]:
     """
     target = databases.database_name(config.database_url)
     with backup.run_lock(config.backup_dir):
-        tidy(config)
+        tidy.tidy(config)
         with databases.admin(config.database_url) as conn:
             family = databases.family(conn, target)
             candidates = sorted(n for n in family if restore_plan.kind_of(target, n) == "retired")
@@ -427,7 +389,7 @@ class LocalSteps:
 
     def tidy(self) -> dict[str, Any]:
         with backup.run_lock(self.config.backup_dir):
-            return tidy(self.config)
+            return tidy.tidy(self.config)
 
 
 @dataclass(frozen=True)

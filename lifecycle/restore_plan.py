@@ -149,12 +149,13 @@ def to_drop(target: str, names: set[str], keep_retired: int) -> list[str]:
 
 
 def keep_retired(env: Mapping[str, str] | None = None) -> int:
-    """BACKUP_KEEP_RETIRED: retired databases kept after a restore (default 1, 0 = none)."""
+    """BACKUP_KEEP_RETIRED: retired databases kept, newest first (default 1; at least 1,
+    the one `revert` goes back to; drop it by hand when disk is short)."""
     raw = (os.environ if env is None else env).get("BACKUP_KEEP_RETIRED", "").strip()
     if not raw:
         return DEFAULT_KEEP_RETIRED
-    if not raw.isdigit() or int(raw) > 100:
-        raise PlanError(f"BACKUP_KEEP_RETIRED={raw!r}: expected a whole number from 0 to 100")
+    if not raw.isdigit() or not 1 <= int(raw) <= 100:
+        raise PlanError(f"BACKUP_KEEP_RETIRED={raw!r}: expected a whole number from 1 to 100")
     return int(raw)
 
 

@@ -26,7 +26,7 @@ def test_restore_jobs_rejects_bad_values(raw: str) -> None:
         restore_plan.restore_jobs({"BACKUP_RESTORE_JOBS": raw})
 
 
-@pytest.mark.parametrize("raw", ["-1", "many", "101"])
+@pytest.mark.parametrize("raw", ["0", "-1", "many", "101"])
 def test_keep_retired_rejects_bad_values(raw: str) -> None:
     with pytest.raises(restore_plan.PlanError, match="BACKUP_KEEP_RETIRED"):
         restore_plan.keep_retired({"BACKUP_KEEP_RETIRED": raw})
