@@ -7,8 +7,8 @@ from __future__ import annotations
 from urllib.parse import quote
 
 import pytest
-import redis
 from psycopg import conninfo
+from redis.connection import parse_url
 
 from components.dsn import postgres_url, redis_url
 from lifecycle import db
@@ -32,7 +32,7 @@ def test_postgres_url_reads_back_exactly_through_libpq() -> None:
 
 
 def test_redis_url_reads_back_exactly_through_redis_py() -> None:
-    kwargs = redis.connection.parse_url(redis_url(NASTY, "redis", 6379))
+    kwargs = parse_url(redis_url(NASTY, "redis", 6379))
     assert (kwargs["password"], kwargs["host"], kwargs["port"], kwargs["db"]) == (
         NASTY,
         "redis",
@@ -65,7 +65,7 @@ def test_keepalives_bound_a_dead_server_and_the_url_can_override_them() -> None:
     params = conninfo.conninfo_to_dict(db.to_conninfo("postgresql://u@h/d"))
     assert params["keepalives"] == "1" and params["tcp_user_timeout"] == "30000"
     idle, interval, count = (
-        int(params[k]) for k in ("keepalives_idle", "keepalives_interval", "keepalives_count")
+        int(str(params[k])) for k in ("keepalives_idle", "keepalives_interval", "keepalives_count")
     )
     assert idle + interval * count <= 30  # a dead server is noticed within half a minute
     overridden = conninfo.conninfo_to_dict(db.to_conninfo("postgresql://u@h/d?keepalives_idle=60"))
@@ -88,4 +88,4 @@ def test_the_stack_wires_encoded_urls_into_the_app_and_the_agent(nasty_run: Prog
         assert (params["password"], params["host"]) == (NASTY, "postgres"), name
     app = nasty_run.one("docker:index/container:Container", "app")
     env = dict(e.split("=", 1) for e in app.inputs.get("envs", []))
-    assert redis.connection.parse_url(env["REDIS_URL"])["password"] == NASTY
+    assert parse_url(env["REDIS_URL"])["password"] == NASTY
