@@ -58,6 +58,7 @@ class BackupAgent(pulumi.ComponentResource):
             "BACKUP_RETENTION_DAYS": str(s.retention_days),
             "BACKUP_KEEP_MIN": str(s.keep_min),
             "BACKUP_HEALTH_GRACE_S": str(HEALTH_GRACE_SECONDS),
+            "BACKUP_DRILL_SCHEDULE": s.drill_schedule,
             "S3_BUCKET": s.bucket_name,
             "S3_REGION": s.region,
         }

@@ -72,6 +72,7 @@ DEFAULT_SCHEDULE: Final = "0 2 * * *"
 DEFAULT_GRACE_S: Final = 3600
 DEFAULT_DRILL_SCHEDULE: Final = "30 3 * * 0"
 DEFAULT_UPLOAD_RETRY_S: Final = 300
+POLL_S: Final = 5.0
 
 
 @dataclass(frozen=True)
@@ -187,6 +188,7 @@ class Agent:
     drill: Schedule | None = None
     catch_up: bool = True
     retry_uploads_s: float = DEFAULT_UPLOAD_RETRY_S
+    poll_s: float = POLL_S
     backup_job: Callable[[BackupConfig], object] = backup.run
     drill_job: Callable[[BackupConfig], object] = drill_run
     retry_job: Callable[[BackupConfig], object] = backup.retry_uploads
@@ -222,26 +224,32 @@ class Agent:
             self._backup()
 
     def loop(self, stop: Waiter) -> None:
+        """Run each job when its time comes. The plan is looked at again every poll_s, so
+        uploads left pending by `backup now` (another process) are retried promptly."""
         config = self.config
+        now = config.clock()
+        planned = {"backup": self.schedule.next_fire(now)}
+        if self.drill is not None:
+            planned["drill"] = self.drill.next_fire(now)
         while not stop.is_set():
             now = config.clock()
-            pending = agent_state.read_state(config.backup_dir).upload_pending
-            due = {"backup": self.schedule.next_fire(now)}
-            if self.drill is not None:
-                due["drill"] = self.drill.next_fire(now)
-            if pending:
-                due["retry"] = now + timedelta(seconds=self.retry_uploads_s)
-            job, fire = min(due.items(), key=lambda item: item[1])
-            while not stop.is_set() and config.clock() < fire:
-                stop.wait(min(60.0, max(0.0, (fire - config.clock()).total_seconds()) + 0.05))
-            if stop.is_set():
-                break
+            if agent_state.read_state(config.backup_dir).upload_pending:
+                planned.setdefault("retry", now + timedelta(seconds=self.retry_uploads_s))
+            else:
+                planned.pop("retry", None)
+            job, fire = min(planned.items(), key=lambda item: item[1])
+            if now < fire:
+                stop.wait(min(self.poll_s, (fire - now).total_seconds() + 0.05))
+                continue
             if job == "backup":
                 self._backup()
-            elif job == "drill":
+                planned[job] = self.schedule.next_fire(config.clock())
+            elif job == "drill" and self.drill is not None:
                 self._guard("restore drill", self.drill_job, kind="drill")
+                planned[job] = self.drill.next_fire(config.clock())
             else:
                 self._guard("off-site retry", self.retry_job)
+                planned.pop(job)
         log.info("agent stopping")
 
     def _backup(self) -> None:

@@ -26,3 +26,21 @@ def app_image(docker_client: docker.DockerClient) -> Iterator[str]:
     )
     yield APP_TAG
     docker_client.images.remove(APP_TAG)
+
+
+OPS_TAG = f"escalafin-test/ops:images-{os.getpid()}"
+
+
+@pytest.fixture(scope="session")
+def ops_image(docker_client: docker.DockerClient) -> Iterator[str]:
+    """The ops image (backup agent, lifecycle jobs), built once per session, per process."""
+    docker_env.require_image(docker_client, images.PYTHON)
+    repo = APP_CONTEXT.parent
+    docker_env.build(
+        repo,
+        OPS_TAG,
+        dockerfile=str(repo / "ops" / "Dockerfile"),
+        build_args={"BASE_IMAGE": images.PYTHON},
+    )
+    yield OPS_TAG
+    docker_client.images.remove(OPS_TAG)

@@ -75,6 +75,7 @@ def agent(tmp_path: Path, time: FakeTime, jobs: Jobs, **kw: object) -> Agent:
         drill=kw.get("drill", WEEKLY_DRILL),  # type: ignore[arg-type]
         catch_up=bool(kw.get("catch_up", False)),
         retry_uploads_s=60,
+        poll_s=3600,  # a fake clock: no need to look at the plan more often
         backup_job=jobs.job("backup"),
         drill_job=jobs.job("drill"),
         retry_job=jobs.job("retry"),
