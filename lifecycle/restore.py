@@ -646,8 +646,9 @@ def _run(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
             )
     docker = _docker(host) if agent or app_name else None
     steps: Steps = AgentSteps(docker, agent) if agent else LocalSteps(_config(args))
+    app = App(docker, app_name, args.health_timeout) if app_name else None
     if args.action in ("list", "retired", "tidy", "revert"):
-        return _database_action(args, steps)
+        return _database_action(args, steps, app)
     name = args.name or (latest(steps.list()["backups"]) if args.latest else None)
     if not name:
         raise RestoreError("name a backup (see `list`) or pass --latest", cli.EXIT_USAGE)
@@ -658,7 +659,6 @@ def _run(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
         if not args.yes:
             raise RestoreError("apply is the unconfirmed database step: pass --yes", cli.EXIT_USAGE)
         return {"ok": True, **steps.apply(name, accept_unverified=unverified)}, f"{name} applied"
-    app = App(docker, app_name, args.health_timeout) if app_name else None
     result = restore(steps, name, app, confirm=not args.yes, accept_unverified=unverified)
     return {"ok": True, **result}, (
         f"restored {name} (safety backup {result['safety']}; the replaced database is kept as "
@@ -667,7 +667,9 @@ def _run(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
     )
 
 
-def _database_action(args: argparse.Namespace, steps: Steps) -> tuple[dict[str, Any], str]:
+def _database_action(
+    args: argparse.Namespace, steps: Steps, app: App | None
+) -> tuple[dict[str, Any], str]:
     """list, retired, tidy, revert: the actions that take no archive."""
     if args.action == "list":
         listed = steps.list()
@@ -686,9 +688,15 @@ def _database_action(args: argparse.Namespace, steps: Steps) -> tuple[dict[str, 
             "current database (which is kept aside, retired, so this can be undone).",
             "revert",
         )
-    done = steps.revert(args.name)
-    return {"ok": True, **done}, (
+    if app is not None:
+        app.stop()
+    try:
+        done = steps.revert(args.name)
+    finally:
+        healthy = app.start_healthy() if app is not None else None
+    return {"ok": True, **done, "app_healthy": healthy}, (
         f"reverted to {done['reverted_to']}; the replaced database is kept as {done['retired']}"
+        + ("" if healthy is None else f"; app {'healthy' if healthy else 'NOT healthy'}")
     )
 
 
