@@ -12,6 +12,7 @@ import difflib
 import ipaddress
 import json
 import re
+from collections.abc import Callable
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -205,19 +206,26 @@ def parse_bucket_name(raw: str) -> str:
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,40}[a-z0-9]$")
 
 
-def parse_resource_prefix(raw: str) -> str:
-    if not _NAME.match(raw):
-        raise InvalidValue("2-42 lowercase letters, digits and hyphens, starting with a letter")
-    return raw
+def _matching(pattern: re.Pattern[str], allowed: str) -> Callable[[str], str]:
+    """A parser accepting what `pattern` matches, else saying what is `allowed`."""
+
+    def parse(raw: str) -> str:
+        if not pattern.match(raw):
+            raise InvalidValue(allowed)
+        return raw
+
+    return parse
+
+
+parse_resource_prefix = _matching(
+    _NAME, "2-42 lowercase letters, digits and hyphens, starting with a letter"
+)
 
 
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
-def parse_pg_identifier(raw: str) -> str:
-    if not _IDENT.match(raw):
-        raise InvalidValue("a lowercase PostgreSQL identifier: [a-z_][a-z0-9_]{0,62}")
-    return raw
+parse_pg_identifier = _matching(_IDENT, "a lowercase PostgreSQL identifier: [a-z_][a-z0-9_]{0,62}")
 
 
 # AWS region names: <area>[-gov|-iso…]-<direction>-<n> (us-east-1, ap-southeast-2,
@@ -225,10 +233,9 @@ def parse_pg_identifier(raw: str) -> str:
 _AWS_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$")
 
 
-def parse_aws_region(raw: str) -> str:
-    if not _AWS_REGION.match(raw):
-        raise InvalidValue('an AWS region name such as "us-east-1" or "eu-central-1"')
-    return raw
+parse_aws_region = _matching(
+    _AWS_REGION, 'an AWS region name such as "us-east-1" or "eu-central-1"'
+)
 
 
 _STAGE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
