@@ -412,3 +412,27 @@ def test_restore_under_traffic_loses_no_acknowledged_write(
         f"{len(lost)} lost, restore {seconds:.1f}s"
     )
     assert not lost, f"{len(lost)} acknowledged inserts lost: {sorted(lost)[:20]}"
+
+
+def test_archives_named_before_microseconds_still_list_and_restore(
+    env: tuple[BackupConfig, str],
+) -> None:
+    """Names already on volumes and in buckets (one-second resolution) keep working
+    (issue 15): listed on the volume and in the bucket, chosen by --latest, restored."""
+    config, name = env
+    at_backup = backup_env.fingerprint(config.database_url)
+    old = "escalafin-20991231T235959Z.dump"  # the newest: --latest must pick it
+    (config.backup_dir / name).rename(config.backup_dir / old)
+    sha256 = backup.read_sidecar(config.backup_dir / (name))  # still under the new name
+    (config.backup_dir / (name + ".sha256")).unlink()
+    assert sha256 is not None and config.store is not None
+    backup.write_sidecar(config.backup_dir / old, sha256)
+    ObjectStore(config.store).upload(config.backup_dir / old, sha256)
+    rows, warnings = backup.listing(config)
+    assert warnings == [] and {("volume", old), ("s3", old)} <= {
+        (r["where"], r["name"]) for r in rows
+    }
+    assert restore.latest(rows) == old
+    mutate(config.database_url)
+    restore.restore(LocalSteps(config), old, app=None, confirm=False)
+    assert backup_env.fingerprint(config.database_url) == at_backup
