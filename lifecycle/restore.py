@@ -714,6 +714,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ObjectStoreError, db.ConnectionFailed) as exc:
         log.error("restore: %s", exc)
         return cli.fail(args.json, cli.EXIT_UNAVAILABLE, str(exc))
+    except psycopg.Error as exc:  # the server went away mid-step; the next run repairs (tidy)
+        url = args.database_url or os.environ.get("DATABASE_URL", "")
+        message = db.scrub(f"database error: {exc}", url)
+        log.error("restore: %s", message)
+        return cli.fail(args.json, cli.EXIT_UNAVAILABLE, message)
     cli.emit(args.json, result, human)
     return cli.EXIT_OK
 
