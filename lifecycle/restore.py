@@ -219,6 +219,7 @@ def apply(config: BackupConfig, name: str, *, accept_unverified: bool = False) -
         log.info(
             "writers cut off: %s moved aside as %s (%d sessions ended)", target, retired, ended
         )
+        safety: str | None = None
         try:
             safety = _safety_backup(config, retired)
             marker = replace(marker, safety=safety)
@@ -235,15 +236,18 @@ def apply(config: BackupConfig, name: str, *, accept_unverified: bool = False) -
                 jobs,
             )
             with databases.admin(config.database_url) as conn:
-                databases.rename(conn, staging, target)
                 databases.mark(conn, retired, replace(marker, state=restore_plan.RETIRED))
+                databases.rename(conn, staging, target)
         except BaseException as exc:
-            _put_back(config, target, retired, staging)
-            if isinstance(exc, (BackupError, RestoreError, psycopg.Error)):
+            swapped = _put_back(config, target, retired, staging)
+            if swapped:
+                log.warning("the restored database is in place despite: %s", exc)
+            elif isinstance(exc, (BackupError, RestoreError, psycopg.Error)):
                 raise RestoreError(
                     f"{exc}; nothing was restored: {target} is back as it was"
                 ) from None
-            raise
+            else:
+                raise
         seconds = time.monotonic() - started
         log.info("restore %s: %.1fs; the replaced database is kept as %s", name, seconds, retired)
         tidy.tidy(config)  # retired databases beyond BACKUP_KEEP_RETIRED, the new one kept
@@ -266,21 +270,27 @@ def _safety_backup(config: BackupConfig, retired: str) -> str:
     return path.name
 
 
-def _put_back(config: BackupConfig, target: str, retired: str, staging: str) -> None:
-    """After a failed restore: the retired database back under the target's name."""
+def _put_back(config: BackupConfig, target: str, retired: str, staging: str) -> bool:
+    """After a failed restore: the retired database back under the target's name. Returns
+    True when the swap had in fact happened (the restored database holds the name and the
+    staging one is gone: only the acknowledgement was lost), which is then left alone."""
     try:
         with databases.admin(config.database_url) as conn:
+            family = databases.family(conn, target)
+            if target in family and staging not in family:
+                return True
             databases.drop(conn, staging)
-            if target not in databases.family(conn, target):
+            if target not in family:
                 databases.rename(conn, retired, target)
             databases.reopen(conn, target)
     except (BackupError, psycopg.Error) as exc:
         raise RestoreError(
             f"the restore failed AND putting {retired} back as {target} failed ({exc}): "
-            f"rename it by hand (ALTER DATABASE {retired} RENAME TO {target}) or run "
-            "`python -m lifecycle.restore tidy`",
+            "run `python -m lifecycle.restore tidy` (it renames it back), or by hand: "
+            f'ALTER DATABASE "{retired}" RENAME TO "{target}"',
             EXIT_ROLLBACK_FAILED,
         ) from None
+    return False
 
 
 def revert(config: BackupConfig, retired: str | None = None) -> dict[str, Any]:

@@ -122,20 +122,22 @@ def recovery(target: str, databases: Mapping[str, str | None]) -> Recovery:
 
     A restore is interrupted between cutting writers off (target renamed to a retired
     name, marked in progress) and putting the restored database in its place. If the
-    target is missing, the newest in-progress retired database is the live data: rename
-    it back. If the target exists, the swap did happen: the markers only need updating.
+    target is missing, the newest in-progress retired database (else the newest retired
+    one: the run died between marking it and renaming the restored one in) is the live
+    data: rename it back. If the target exists, the swap did happen: only the markers
+    need updating.
     """
-    in_progress = sorted(
+    retired = sorted(n for n in databases if kind_of(target, n) == "retired")
+    in_progress = [
         name
-        for name, comment in databases.items()
-        if kind_of(target, name) == "retired"
-        and (marker := Marker.parse(comment)) is not None
-        and marker.state == IN_PROGRESS
-    )
-    if not in_progress:
-        return Recovery()
-    if target not in databases:
-        return Recovery(rename_back=in_progress[-1], mark_retired=tuple(in_progress[:-1]))
+        for name in retired
+        if (marker := Marker.parse(databases[name])) is not None and marker.state == IN_PROGRESS
+    ]
+    if target not in databases and retired:
+        # The target is never meant to be missing: the newest database moved aside (in
+        # progress, else the newest retired one) holds its data.
+        back = (in_progress or retired)[-1]
+        return Recovery(rename_back=back, mark_retired=tuple(n for n in in_progress if n != back))
     return Recovery(mark_retired=tuple(in_progress))
 
 

@@ -104,3 +104,13 @@ def test_to_drop_takes_debris_and_retired_beyond_the_newest_kept() -> None:
         retired[1],
     ]
     assert restore_plan.to_drop("db", names, keep_retired=5) == [drill, staging]
+
+
+def test_recovery_renames_back_the_newest_retired_when_the_target_is_missing() -> None:
+    """Killed between marking the retired database done and renaming the restored one in:
+    the target is missing and nothing is in progress, yet the data is in the newest one."""
+    newest = restore_plan.sibling("db", "retired", AT)
+    older = restore_plan.sibling("db", "retired", AT.replace(hour=1))
+    plan = restore_plan.recovery("db", {newest: marker(RETIRED), older: marker(RETIRED)})
+    assert plan == Recovery(rename_back=newest)
+    assert restore_plan.recovery("db", {}) == Recovery()
