@@ -174,8 +174,9 @@ class EscalaFin(pulumi.ComponentResource):
                 s3_secret_access_key=_required(
                     credentials.store_secret_key or b.secret_access_key or bucket.secret_access_key
                 ),
+                depends_on=[bucket.bucket, lifecycle.migrations],
             ),
-            pulumi.ResourceOptions(parent=self, depends_on=[bucket.bucket, lifecycle.migrations]),
+            pulumi.ResourceOptions(parent=self),
         )
 
         self.app_url = app.url
