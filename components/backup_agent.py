@@ -39,6 +39,11 @@ class BackupAgentArgs:
     """Set for the embedded store (dev); None means AWS S3."""
     s3_access_key_id: pulumi.Input[str]
     s3_secret_access_key: pulumi.Input[str]
+    depends_on: Sequence[pulumi.Resource] = ()
+    """What the container must wait for (the bucket, migrations). On the container itself:
+    the Python SDK sends only a resource's own depends_on and property dependencies
+    (pulumi/runtime/resource.py, prepare_resource), so a component's depends_on does not
+    hold its children back, and the agent's first backup would find no bucket."""
     archiving_env: Mapping[str, pulumi.Input[str]] = field(
         default_factory=dict[str, pulumi.Input[str]]
     )
@@ -67,6 +72,7 @@ class BackupAgent(pulumi.ComponentResource):
             "BACKUP_RETENTION_DAYS": str(s.retention_days),
             "BACKUP_KEEP_MIN": str(s.keep_min),
             "BACKUP_HEALTH_GRACE_S": str(HEALTH_GRACE_SECONDS),
+            "BACKUP_DRILL_SCHEDULE": s.drill_schedule,
             "S3_BUCKET": s.bucket_name,
             "S3_REGION": s.region,
         }
@@ -106,7 +112,7 @@ class BackupAgent(pulumi.ComponentResource):
             labels=labels(args.name_prefix, "backup-agent"),
             wait=True,
             wait_timeout=180,
-            opts=container_options(self),
+            opts=container_options(self, args.depends_on),
         )
         self.container_name = self.container.name
         self.register_outputs({"container": self.container_name})

@@ -8,6 +8,7 @@ import pulumi
 import pulumi_docker as docker
 
 from components.containers import container_options, data_volume, env_list, healthcheck, labels
+from components.dsn import redis_url
 from components.network import INTERNAL_ALIASES
 from components.settings import CacheSettings
 
@@ -79,8 +80,6 @@ class Cache(pulumi.ComponentResource):
             opts=container_options(self),
         )
         self.url = pulumi.Output.secret(
-            pulumi.Output.concat(
-                "redis://:", args.password, "@", INTERNAL_ALIASES["redis"], ":6379/0"
-            )
+            args.password.apply(lambda p: redis_url(p, INTERNAL_ALIASES["redis"], 6379))
         )
         self.register_outputs({"container": self.container.name})

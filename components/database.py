@@ -15,6 +15,7 @@ import pulumi
 import pulumi_docker as docker
 
 from components.containers import container_options, data_volume, env_list, healthcheck, labels
+from components.dsn import postgres_url
 from components.network import INTERNAL_ALIASES
 from components.settings import DatabaseSettings
 
@@ -168,18 +169,7 @@ class Database(pulumi.ComponentResource):
 
         def dsn(host: str, port: int) -> pulumi.Output[str]:
             return pulumi.Output.secret(
-                pulumi.Output.concat(
-                    "postgresql://",
-                    s.user,
-                    ":",
-                    args.password,
-                    "@",
-                    host,
-                    ":",
-                    str(port),
-                    "/",
-                    s.name,
-                )
+                args.password.apply(lambda p: postgres_url(s.user, p, host, port, s.name))
             )
 
         self.internal_url = dsn(INTERNAL_ALIASES["postgres"], 5432)

@@ -167,8 +167,9 @@ class EscalaFin(pulumi.ComponentResource):
                     ca_pem=archiving.pki.ca_cert_pem,
                     cert_pem=archiving.server_leaf.cert_pem,
                     key_pem=archiving.server_leaf.key_pem,
+                    depends_on=[database.container],
                 ),
-                pulumi.ResourceOptions(parent=self, depends_on=[database.container]),
+                child,
             )
             if archiving and database.socket_volume
             else None
@@ -232,18 +233,16 @@ class EscalaFin(pulumi.ComponentResource):
                 s3_endpoint_url=store.endpoint_in_network if store else None,
                 s3_access_key_id=s3_key_id,
                 s3_secret_access_key=s3_secret,
-                archiving_env=archiving.agent_env if archiving else {},
-                archiving_secret_env=archiving.agent_secret_env if archiving else {},
-                extra_networks=[networks.egress.name] if networks.egress else [],
-            ),
-            pulumi.ResourceOptions(
-                parent=self,
                 depends_on=[
                     bucket.bucket,
                     lifecycle.migrations,
                     *([backup_server.container] if backup_server else []),
                 ],
+                archiving_env=archiving.agent_env if archiving else {},
+                archiving_secret_env=archiving.agent_secret_env if archiving else {},
+                extra_networks=[networks.egress.name] if networks.egress else [],
             ),
+            pulumi.ResourceOptions(parent=self),
         )
 
         self.app_url = app.url

@@ -14,6 +14,7 @@ network only, nothing published.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -36,6 +37,9 @@ class BackupServerArgs:
     ca_pem: pulumi.Output[str]
     cert_pem: pulumi.Output[str]
     key_pem: pulumi.Output[str]
+    depends_on: Sequence[pulumi.Resource] = ()
+    """PostgreSQL's container: on the container itself, as a component's depends_on does
+    not hold its children back (see BackupAgentArgs.depends_on)."""
     memory_mb: int = 256
 
 
@@ -87,6 +91,6 @@ class BackupServer(pulumi.ComponentResource):
             labels=labels(args.name_prefix, "pgbackrest-server"),
             wait=True,
             wait_timeout=120,
-            opts=container_options(self),
+            opts=container_options(self, args.depends_on),
         )
         self.register_outputs({"container": self.container.name})

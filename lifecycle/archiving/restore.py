@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, NoReturn, Protocol
 
-from lifecycle import agent_exec, cli
+from lifecycle import agent_exec, backup, cli
 from lifecycle.archiving import window
 
 log = logging.getLogger("escalafin.restore")
@@ -187,13 +187,19 @@ class PitrRestore:
     database: Database
     app: AppLike | None
     confirm: Callable[[str, str], None] | None
+    """(prompt, word to type back): lifecycle.restore's typed confirmation."""
 
     def run(self, target: datetime | None) -> dict[str, Any]:
         wanted = ["--to-time", target.isoformat()] if target else ["--latest"]
         checked = self.agent.run("lifecycle.archiving", "verify", *wanted)
         what = f"its state at {target.isoformat()}" if target else "the latest archived state"
+        database = str(checked["database"])
         if self.confirm is not None:
-            self.confirm(what, str(checked["database"]))
+            self.confirm(
+                f"This REPLACES all data in database {database!r} with {what}, restored from "
+                "the bucket. The state before is kept (a safety base backup).",
+                database,
+            )
         if self.app is not None:
             self.app.stop()
         try:
@@ -271,8 +277,11 @@ def run_cli(
     recovery window) and `restore --to-time T | --latest`. Raises PitrError."""
     agent = Agent(docker, agent_name)
     if args.action == "list":
-        dumps = agent.run("lifecycle.restore", "list")["backups"]
+        listed = agent.run("lifecycle.restore", "list")
+        for warning in listed.get("warnings", []):
+            log.warning("%s", warning)
         status = agent.run("lifecycle.archiving", "status")
+        dumps: list[dict[str, Any]] = list(listed["backups"])
         return {"ok": True, "backups": dumps, "pitr": status}, _human_list(dumps, status)
     if args.action != "restore":
         raise PitrError(f"{args.action} takes a dump name (see list)", cli.EXIT_USAGE)
@@ -289,10 +298,7 @@ def run_cli(
 def _human_list(dumps: list[dict[str, Any]], s: dict[str, Any]) -> str:
     lines = [
         "logical dumps:",
-        *(
-            f"  {d['where']:6} {d['name']}  {d['size']:>12} B  {d['age_hours']:>7} h old"
-            for d in dumps
-        ),
+        *(f"  {line}" for line in backup.listing_text(dumps).splitlines()),
         "point-in-time recovery:",
         f"  {'healthy' if s.get('healthy') else 'UNHEALTHY'}: {s.get('health')}",
         f"  earliest restorable: {s.get('earliest_restorable') or '-'}",
