@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
 from typing import Any
@@ -54,10 +55,11 @@ def restore(d: Deployment, *args: str) -> tuple[str, float]:
 
 
 def step_seconds(log: str, marker: str) -> float:
-    """Seconds a step took, from its own log line ("... <marker> in 12.3s")."""
+    """Seconds a step took, from its own log line ("... <marker> ...: 12.3s" or "in 12.3s")."""
     for line in log.splitlines():
-        if marker in line and " in " in line:
-            return float(line.rsplit(" in ", 1)[1].rstrip("s"))
+        found = re.search(r"([0-9.]+)s\s*$", line)
+        if marker in line and found:
+            return float(found.group(1))
     return float("nan")
 
 
@@ -98,7 +100,9 @@ def main() -> int:
         pitr_scenarios.wait_archived(d, since=row[1], timeout=900)
         pitr_log, pitr_s = restore(d, "--latest")
         replay_s = step_seconds(pitr_log, "postgres " + d.container("postgres").name + " healthy")
-        fetch_s = step_seconds(pitr_log, "pgbackrest restore")
+        fetch_s = step_seconds(pitr_log, "pgbackrest restore --delta")
+        verify_s = step_seconds(pitr_log, "pgbackrest verify")
+        safety_s = step_seconds(pitr_log, "safety base backup")
         logical_log, logical_s = restore(d, str(dump["name"]))
         del logical_log
         store.reload()
@@ -115,6 +119,8 @@ def main() -> int:
             f"{dump['size'] / MIB:.0f}",
         ),
         ("restore wall time (s)", f"{pitr_s:.1f}", f"{logical_s:.1f}"),
+        ("  of which verify (s)", f"{verify_s:.1f}", "-"),
+        ("  of which safety backup (s)", f"{safety_s:.1f}", "-"),
         ("  of which pgbackrest restore (s)", f"{fetch_s:.1f}", "-"),
         ("  of which WAL replay + promote (s)", f"{replay_s:.1f}", "-"),
         ("restores to", "any second", "the dump's time"),
