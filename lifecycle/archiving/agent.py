@@ -219,9 +219,9 @@ def health(config: ArchivingConfig, state: Mapping[str, Any], now: datetime) -> 
             f"the base backup due at {due.isoformat()} did not succeed",
         ),
     ]
-    for failing, why in problems:
-        if failing:
-            return False, f"archiving: {why}"
+    failing = [why for bad, why in problems if bad]
+    if failing:  # every reason: a lag and a hole in the WAL can both be true
+        return False, "archiving: " + "; ".join(failing)
     shown = newest.isoformat() if newest else "-"
     return True, f"archiving: lag {lag}s, newest base backup {shown}"
 

@@ -142,3 +142,9 @@ def test_pgbackrest_errors_keep_their_detail_lines() -> None:
         "*** Path/Query ***: | PUT /b/pgbackrest/x?partNumber=2&uploadId=u"
     )
     assert error_summary("just one line\n") == "just one line"
+
+
+def test_every_failing_rule_is_named() -> None:
+    both = state(archiving_lag_seconds=146.0, wal_gaps=[["0000000400000000000000" + "1A"] * 2])
+    ok, why = agent.health(CONFIG, both, NOW)
+    assert not ok and "exceeds the RPO" in why and "WAL missing" in why
