@@ -16,6 +16,7 @@ from typing import Protocol, TypeVar
 import pulumi
 
 from components import validation as v
+from components.app_templates import TEMPLATES
 from components.config_schema import BY_NAME, ENVIRONMENTS, NAMESPACE, Environment
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -343,10 +344,21 @@ def _app(r: _Reader, prefix: str) -> AppSettings:
         r.problem(
             "appContext", context_raw, "a directory (relative to the project) holding the app"
         )
-    dockerfile_raw = r.text("appDockerfile")
-    dockerfile = (context / dockerfile_raw).resolve()
+    template = r.parsed(
+        "appTemplate", lambda s: TEMPLATES[v.parse_choice(s, tuple(TEMPLATES))], TEMPLATES["python"]
+    )
+    missing = [f for f in template.required_files if not (context / f).is_file()]
+    if context.is_dir() and missing:
+        r.problem(
+            "appContext",
+            context_raw,
+            f"an app with {', '.join(template.required_files)} for appTemplate "
+            f"{template.name} (missing: {', '.join(missing)})",
+        )
+    dockerfile_raw = r.raw("appDockerfile")
+    dockerfile = template.dockerfile_in(context, dockerfile_raw)
     if context.is_dir() and not dockerfile.is_file():
-        r.problem("appDockerfile", dockerfile_raw, f"a file inside {context_raw}")
+        r.problem("appDockerfile", dockerfile_raw or "Dockerfile", f"a file inside {context_raw}")
     host_port = r.parsed("appHostPort", v.parse_port, 3000)
     public_url = r.optional("appPublicUrl", v.parse_http_url) or f"http://localhost:{host_port}"
     image_name = r.optional("appImageName", v.parse_image_ref) or f"{prefix}-app:latest"
@@ -358,7 +370,7 @@ def _app(r: _Reader, prefix: str) -> AppSettings:
             dockerfile=dockerfile,
             target=r.text("appTarget"),
             platform=r.raw("appPlatform") or None,
-            base_image=r.parsed("appBaseImage", v.parse_image_ref, ""),
+            base_image=r.optional("appBaseImage", v.parse_image_ref) or template.base_image,
             build_args=r.parsed("appBuildArgs", v.parse_key_values, {}),
             cache_from=tuple(
                 v.parse_image_ref(ref) for ref in r.parsed("appCacheFrom", _image_list, ())
@@ -375,23 +387,13 @@ def _app(r: _Reader, prefix: str) -> AppSettings:
         health=Healthcheck(
             path=health_path,
             command=r.parsed("appHealthcheckCommand", v.parse_string_list, ())
-            or default_health_command(port, health_path),
+            or template.probe(port, health_path),
             interval=r.parsed("healthInterval", v.parse_duration, "30s"),
             timeout=r.parsed("healthTimeout", v.parse_duration, "10s"),
             retries=r.integer("healthRetries", 1, 100),
             start_period=r.parsed("healthStartPeriod", v.parse_duration, "40s"),
         ),
     )
-
-
-def default_health_command(port: int, path: str) -> tuple[str, ...]:
-    """Exec-form probe for images with Python but no curl/wget (the reference app)."""
-    probe = (
-        "import sys, urllib.request\n"
-        f"r = urllib.request.urlopen('http://127.0.0.1:{port}{path}', timeout=8)\n"
-        "sys.exit(0 if r.status == 200 else 1)"
-    )
-    return ("CMD", "python", "-c", probe)
 
 
 def _image_list(raw: str) -> tuple[str, ...]:

@@ -38,6 +38,8 @@ Mapped inputs (wire names); any other recorded key raises `plan.UnmappedInput`:
 |                       |   ip, protocol             | + exposed ports                        |
 |                       | volumes[].volumeName,      | Mount(type=volume, source, target,     |
 |                       |   containerPath, readOnly  |   read_only)                           |
+|                       | readOnly                   | HostConfig.ReadonlyRootfs              |
+|                       | tmpfs {path: options}      | HostConfig.Tmpfs                       |
 |                       | restart                    | RestartPolicy.Name                     |
 |                       | memory (MB)                | Memory in bytes                        |
 |                       | stopSignal, stopTimeout    | StopSignal, StopTimeout                |
@@ -108,7 +110,7 @@ BUILD_KEYS = {"context", "dockerfile", "target", "platform", "args", "builderVer
 CONTAINER_KEYS = {
     "name", "image", "envs", "command", "entrypoints", "user", "labels", "healthcheck",
     "networksAdvanced", "ports", "volumes", "restart", "memory", "stopSignal", "stopTimeout",
-    "wait", "waitTimeout", "mustRun", "destroyGraceSeconds",
+    "wait", "waitTimeout", "mustRun", "destroyGraceSeconds", "readOnly", "tmpfs",
 }  # fmt: skip
 HEALTHCHECK_KEYS = {"tests", "interval", "timeout", "startPeriod", "retries"}
 NETWORK_ADV_KEYS = {"name", "aliases"}
@@ -385,9 +387,14 @@ class Harness:
                     read_only=bool(v.get("readOnly", False)),
                 )
             )
+        # As the provider's create: ReadonlyRootfs = read_only, Tmpfs = the tmpfs map as given
+        # (kreuzwerker/terraform-provider-docker, resource_docker_container_funcs.go,
+        # resourceDockerContainerCreate).
         host_config = api.create_host_config(
             port_bindings=bindings or None,
             mounts=mounts or None,
+            read_only=bool(inputs.get("readOnly", False)),
+            tmpfs={str(k): str(v) for k, v in (inputs.get("tmpfs") or {}).items()} or None,
             restart_policy={"Name": inputs["restart"]} if inputs.get("restart") else None,
             mem_limit=int(inputs["memory"]) * 1024 * 1024 if inputs.get("memory") else None,
             network_mode=networks[0]["name"] if networks else None,

@@ -72,6 +72,7 @@ def error_for(stack: str = "dev", **overrides: str | None) -> str:
         ("namePrefix", "Escalafin", "2-42 lowercase letters"),
         ("appContext", "no/such/dir", "a directory"),
         ("appDockerfile", "Dockerfile.missing", "a file inside app"),
+        ("appTemplate", "rails", "one of python, nextjs"),
     ],
 )
 def test_bad_value_names_key_value_and_allowed(key: str, value: str, allowed: str) -> None:
