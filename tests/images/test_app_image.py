@@ -8,10 +8,7 @@ probed through its port published on 127.0.0.1.
 
 from __future__ import annotations
 
-import json
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,6 +23,7 @@ from docker.models.containers import Container
 
 from tests.images.conftest import APP_CONTEXT, APP_TAG
 from tests.support import docker_env, services
+from tests.support.probing import Answer, get, logs, published_port, run_in, wait_for_status
 
 pytestmark = pytest.mark.images
 
@@ -45,39 +43,6 @@ class Stack:
     volume: str
     base_url: str
     env: dict[str, str]
-
-
-@dataclass(frozen=True)
-class Answer:
-    status: int
-    text: str
-    seconds: float
-
-    def json(self) -> dict[str, object]:
-        return json.loads(self.text)
-
-
-def get(url: str) -> Answer:
-    started = time.monotonic()
-    try:
-        with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310 - 127.0.0.1 only
-            status, text = response.status, response.read().decode()
-    except urllib.error.HTTPError as error:
-        status, text = error.code, error.read().decode()
-    return Answer(status, text, time.monotonic() - started)
-
-
-def wait_for_status(url: str, status: int, timeout: float = 60) -> Answer:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            answer = get(url)
-            if answer.status == status or time.monotonic() > deadline:
-                return answer
-        except (urllib.error.URLError, ConnectionError):
-            if time.monotonic() > deadline:
-                raise
-        time.sleep(0.5)
 
 
 def apply_migrations(url: str) -> list[str]:
@@ -128,16 +93,6 @@ def app_container(
         container.remove(force=True)
 
 
-def run_in(container: Container, argv: list[str]) -> tuple[int, str]:
-    result = container.exec_run(argv)
-    output = result.output if isinstance(result.output, bytes) else b"".join(result.output)
-    return result.exit_code or 0, output.decode()
-
-
-def logs(container: Container) -> str:
-    return container.logs(stdout=True, stderr=True).decode(errors="replace")
-
-
 @pytest.fixture(scope="module")
 def stack(docker_client: docker.DockerClient, app_image: str) -> Iterator[Stack]:
     c = docker_client
@@ -168,8 +123,7 @@ def stack(docker_client: docker.DockerClient, app_image: str) -> Iterator[Stack]
                 cache_volume=str(volume.name),
             ) as app:
                 services.wait_healthy(app, timeout=90)  # the image's own HEALTHCHECK
-                app.reload()
-                port = app.attrs["NetworkSettings"]["Ports"]["3000/tcp"][0]["HostPort"]
+                port = published_port(app)
                 yield Stack(
                     app,
                     pg,
