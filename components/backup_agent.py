@@ -11,6 +11,7 @@ lifecycle.backup now`; restores: `python -m lifecycle.restore --stack <stack> ..
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -39,6 +40,9 @@ class BackupAgentArgs:
     s3_access_key_id: pulumi.Input[str]
     s3_secret_access_key: pulumi.Input[str]
     docker_host: str | None = None
+    depends_on: Sequence[pulumi.Resource] = ()
+    """What must exist first (the bucket, the migrated schema): on the container itself,
+    since a component's depends_on does not reach its children."""
 
 
 class BackupAgent(pulumi.ComponentResource):
@@ -94,7 +98,7 @@ class BackupAgent(pulumi.ComponentResource):
             memory=s.memory_mb,
             memory_swap=s.memory_mb,
             labels=labels(args.name_prefix, "backup-agent"),
-            opts=container_options(self),
+            opts=container_options(self, args.depends_on),
         )
         self.ready = health_gate(
             self.container,

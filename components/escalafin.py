@@ -187,8 +187,9 @@ class EscalaFin(pulumi.ComponentResource):
                 s3_access_key_id=agent_key,
                 s3_secret_access_key=agent_secret,
                 docker_host=s.docker_host,
+                depends_on=[bucket_ready, lifecycle.migrations],
             ),
-            pulumi.ResourceOptions(parent=self, depends_on=[bucket_ready, lifecycle.migrations]),
+            child,
         )
 
         self.app_url = app.url
