@@ -56,6 +56,9 @@ class Observation:
     health: str | None
     restarts: int = 0
     last_check: str = ""
+    failing_streak: int = 0
+    retries: int = 1
+    """The healthcheck's retries: consecutive failures that make Docker say unhealthy."""
 
     @staticmethod
     def of(attrs: Mapping[str, Any] | None) -> Observation:
@@ -65,16 +68,25 @@ class Observation:
         health: Mapping[str, Any] = state.get("Health") or {}
         checks: list[Mapping[str, Any]] = list(health.get("Log") or [])
         last = str(checks[-1].get("Output") or "").strip() if checks else ""
+        container_config: Mapping[str, Any] = attrs.get("Config") or {}
+        config: Mapping[str, Any] = container_config.get("Healthcheck") or {}
         return Observation(
             status=str(state.get("Status") or "unknown"),
             health=str(health["Status"]) if health.get("Status") else None,
             restarts=int(attrs.get("RestartCount") or 0),
             last_check=last[-500:],
+            failing_streak=int(health.get("FailingStreak") or 0),
+            retries=max(int(config.get("Retries") or 1), 1),
         )
 
 
-def assess(now: Observation, restarts_at_start: int | None = None) -> tuple[str, str]:
-    """("healthy" | "waiting" | "failed", why): pure, so the rules are tested without Docker."""
+def assess(now: Observation, start: Observation | None = None) -> tuple[str, str]:
+    """("healthy" | "waiting" | "failed", why): pure, so the rules are tested without Docker.
+
+    `start` is what a wait saw first. Without it (diff, read) unhealthy is a failure. While
+    waiting, a container that was already unhealthy (say, until a dependency came back)
+    gets a fresh round of `retries` checks: it fails only once that many more fail in a row.
+    """
     failed: str | None = None
     if now.status is None:
         failed = "does not exist (removed outside pulumi: run `pulumi refresh`, then up)"
@@ -82,10 +94,12 @@ def assess(now: Observation, restarts_at_start: int | None = None) -> tuple[str,
         failed = "has no healthcheck: a gate needs one"
     elif now.status in {"exited", "dead", "created", "paused", "removing"}:
         failed = f"is {now.status}"
-    elif restarts_at_start is not None and now.restarts > restarts_at_start:
+    elif start is not None and now.restarts > start.restarts:
         failed = f"restarted while starting ({now.restarts} restarts)"
     elif now.health == "unhealthy":
-        failed = "is unhealthy"
+        already = start.failing_streak if start and start.health == "unhealthy" else 0
+        if start is None or now.failing_streak - already >= now.retries:
+            failed = "is unhealthy"
     if failed is not None:
         return "failed", failed
     if now.health == "healthy" and now.status == "running":
@@ -133,9 +147,9 @@ def wait_healthy(docker_host: str | None, name: str, timeout_s: float) -> None:
     client = connect(docker_host)
     try:
         now, container = _inspect(client, name)
-        restarts = now.restarts
+        start = now
         while True:
-            verdict, why = assess(now, restarts)
+            verdict, why = assess(now, start)
             if verdict == "healthy":
                 log.info("%s healthy after %.1f s", name, time.monotonic() - started)
                 return

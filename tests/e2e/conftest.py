@@ -65,13 +65,18 @@ class Deployment:
         self.harness = harness
         self.stack = stack
         self.overrides = dict(overrides)
+        self.secrets: dict[str, str] = {}
 
     def configure(self, **extra: str | None) -> None:
         """Change config for every later `up`, as `pulumi config set` would."""
         self.overrides.update({f"{PROJECT}:{k}": v for k, v in extra.items()})
 
+    def configure_secret(self, **values: str) -> None:
+        """`pulumi config set --secret` for every later `up`."""
+        self.secrets.update({f"{PROJECT}:{k}": v for k, v in values.items()})
+
     def program(self) -> ProgramRun:
-        return run_program(self.stack, self.overrides)
+        return run_program(self.stack, self.overrides, secrets=self.secrets)
 
     def up(self, *, replace: Iterable[str] = ()) -> UpResult:
         """`pulumi up`: run the program under mocks with the current config, then realise it."""

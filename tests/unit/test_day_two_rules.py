@@ -71,22 +71,33 @@ def test_remote_docker_hosts(host: str | None, remote: bool) -> None:
 # ---------------------------------------------------------------- health gate
 
 
+RUNNING = Observation("running", "starting", retries=2)
+
+
 @pytest.mark.parametrize(
-    ("observed", "restarts_at_start", "verdict", "why"),
+    ("observed", "start", "verdict", "why"),
     [
         (Observation("running", "healthy"), None, "healthy", "is healthy"),
-        (Observation("running", "starting"), 0, "waiting", "is running, health starting"),
-        (Observation("running", "unhealthy"), 0, "failed", "is unhealthy"),
-        (Observation("exited", "unhealthy"), 0, "failed", "is exited"),
-        (Observation("restarting", "starting", restarts=3), 2, "failed", "restarted"),
+        (Observation("running", "starting"), RUNNING, "waiting", "is running, health starting"),
+        (Observation("running", "unhealthy"), None, "failed", "is unhealthy"),
+        (Observation("running", "unhealthy", failing_streak=2, retries=2), RUNNING, "failed",
+         "is unhealthy"),
+        # Unhealthy when the wait began (a dependency was down): a fresh round of retries.
+        (Observation("running", "unhealthy", failing_streak=6, retries=2),
+         Observation("running", "unhealthy", failing_streak=5, retries=2), "waiting", "unhealthy"),
+        (Observation("running", "unhealthy", failing_streak=7, retries=2),
+         Observation("running", "unhealthy", failing_streak=5, retries=2), "failed", "unhealthy"),
+        (Observation("exited", "unhealthy"), RUNNING, "failed", "is exited"),
+        (Observation("restarting", "starting", restarts=3),
+         Observation("running", "starting", restarts=2), "failed", "restarted"),
         (Observation(None, None), None, "failed", "does not exist"),
         (Observation("running", None), None, "failed", "has no healthcheck"),
     ],
-)
+)  # fmt: skip
 def test_gate_verdicts(
-    observed: Observation, restarts_at_start: int | None, verdict: str, why: str
+    observed: Observation, start: Observation | None, verdict: str, why: str
 ) -> None:
-    got, reason = assess(observed, restarts_at_start)
+    got, reason = assess(observed, start)
     assert got == verdict
     assert why in reason
 
@@ -95,11 +106,16 @@ def test_observation_reads_the_last_health_check_output() -> None:
     attrs = {
         "State": {
             "Status": "running",
-            "Health": {"Status": "unhealthy", "Log": [{"Output": "a"}, {"Output": "boom\n"}]},
+            "Health": {
+                "Status": "unhealthy",
+                "FailingStreak": 4,
+                "Log": [{"Output": "a"}, {"Output": "boom\n"}],
+            },
         },
+        "Config": {"Healthcheck": {"Retries": 3}},
         "RestartCount": 2,
     }
-    assert Observation.of(attrs) == Observation("running", "unhealthy", 2, "boom")
+    assert Observation.of(attrs) == Observation("running", "unhealthy", 2, "boom", 4, 3)
 
 
 # ---------------------------------------------------------------- kept builds
