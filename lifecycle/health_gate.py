@@ -46,6 +46,11 @@ log = logging.getLogger("lifecycle.health_gate")
 UNKNOWN: Final = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # pulumi.runtime.rpc.UNKNOWN
 LOG_LINES: Final = 20
 POLL_S: Final = 1.0
+# A container already unhealthy when a wait begins (its database was just replaced, say)
+# may need its own reconnect back-off to recover: it gets this many of its check rounds
+# (retries x interval), and at least MIN_RECOVERY_S, before the gate gives up on it.
+RECOVERY_ROUNDS: Final = 3
+MIN_RECOVERY_S: Final = 60.0
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,11 @@ class Observation:
     failing_streak: int = 0
     retries: int = 1
     """The healthcheck's retries: consecutive failures that make Docker say unhealthy."""
+    interval_s: float = 30.0
+
+    @property
+    def recovery_s(self) -> float:
+        return max(MIN_RECOVERY_S, RECOVERY_ROUNDS * self.retries * self.interval_s)
 
     @staticmethod
     def of(attrs: Mapping[str, Any] | None) -> Observation:
@@ -77,15 +87,19 @@ class Observation:
             last_check=last[-500:],
             failing_streak=int(health.get("FailingStreak") or 0),
             retries=max(int(config.get("Retries") or 1), 1),
+            interval_s=int(config.get("Interval") or 30_000_000_000) / 1e9,
         )
 
 
-def assess(now: Observation, start: Observation | None = None) -> tuple[str, str]:
+def assess(
+    now: Observation, start: Observation | None = None, waited_s: float = 0.0
+) -> tuple[str, str]:
     """("healthy" | "waiting" | "failed", why): pure, so the rules are tested without Docker.
 
-    `start` is what a wait saw first. Without it (diff, read) unhealthy is a failure. While
-    waiting, a container that was already unhealthy (say, until a dependency came back)
-    gets a fresh round of `retries` checks: it fails only once that many more fail in a row.
+    `start` is what a wait saw first. Without it (diff, read) unhealthy is a failure. A
+    container that turns unhealthy during the wait failed Docker's own `retries` checks:
+    it fails at once. One that was unhealthy when the wait began (until a dependency came
+    back) gets `recovery_s` to recover first.
     """
     failed: str | None = None
     if now.status is None:
@@ -97,9 +111,11 @@ def assess(now: Observation, start: Observation | None = None) -> tuple[str, str
     elif start is not None and now.restarts > start.restarts:
         failed = f"restarted while starting ({now.restarts} restarts)"
     elif now.health == "unhealthy":
-        already = start.failing_streak if start and start.health == "unhealthy" else 0
-        if start is None or now.failing_streak - already >= now.retries:
+        recovering = start is not None and start.health == "unhealthy"
+        if not recovering:
             failed = "is unhealthy"
+        elif waited_s > now.recovery_s:
+            failed = f"is still unhealthy after {now.recovery_s:g} s of waiting for it to recover"
     if failed is not None:
         return "failed", failed
     if now.health == "healthy" and now.status == "running":
@@ -149,7 +165,7 @@ def wait_healthy(docker_host: str | None, name: str, timeout_s: float) -> None:
         now, container = _inspect(client, name)
         start = now
         while True:
-            verdict, why = assess(now, start)
+            verdict, why = assess(now, start, time.monotonic() - started)
             if verdict == "healthy":
                 log.info("%s healthy after %.1f s", name, time.monotonic() - started)
                 return

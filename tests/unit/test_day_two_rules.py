@@ -71,33 +71,32 @@ def test_remote_docker_hosts(host: str | None, remote: bool) -> None:
 # ---------------------------------------------------------------- health gate
 
 
-RUNNING = Observation("running", "starting", retries=2)
+STARTING = Observation("running", "starting", retries=2, interval_s=30)
+SICK = Observation("running", "unhealthy", retries=2, interval_s=30)  # recovery_s = 180
 
 
 @pytest.mark.parametrize(
-    ("observed", "start", "verdict", "why"),
+    ("observed", "start", "waited", "verdict", "why"),
     [
-        (Observation("running", "healthy"), None, "healthy", "is healthy"),
-        (Observation("running", "starting"), RUNNING, "waiting", "is running, health starting"),
-        (Observation("running", "unhealthy"), None, "failed", "is unhealthy"),
-        (Observation("running", "unhealthy", failing_streak=2, retries=2), RUNNING, "failed",
-         "is unhealthy"),
-        # Unhealthy when the wait began (a dependency was down): a fresh round of retries.
-        (Observation("running", "unhealthy", failing_streak=6, retries=2),
-         Observation("running", "unhealthy", failing_streak=5, retries=2), "waiting", "unhealthy"),
-        (Observation("running", "unhealthy", failing_streak=7, retries=2),
-         Observation("running", "unhealthy", failing_streak=5, retries=2), "failed", "unhealthy"),
-        (Observation("exited", "unhealthy"), RUNNING, "failed", "is exited"),
+        (Observation("running", "healthy"), None, 0, "healthy", "is healthy"),
+        (STARTING, STARTING, 5, "waiting", "is running, health starting"),
+        (SICK, None, 0, "failed", "is unhealthy"),
+        (SICK, STARTING, 5, "failed", "is unhealthy"),  # failed its own retries while we waited
+        # Unhealthy when the wait began (a dependency was down): time to recover first.
+        (SICK, SICK, 170, "waiting", "unhealthy"),
+        (SICK, SICK, 181, "failed", "still unhealthy after 180 s"),
+        (Observation("running", "healthy"), SICK, 20, "healthy", "is healthy"),
+        (Observation("exited", "unhealthy"), STARTING, 1, "failed", "is exited"),
         (Observation("restarting", "starting", restarts=3),
-         Observation("running", "starting", restarts=2), "failed", "restarted"),
-        (Observation(None, None), None, "failed", "does not exist"),
-        (Observation("running", None), None, "failed", "has no healthcheck"),
+         Observation("running", "starting", restarts=2), 1, "failed", "restarted"),
+        (Observation(None, None), None, 0, "failed", "does not exist"),
+        (Observation("running", None), None, 0, "failed", "has no healthcheck"),
     ],
 )  # fmt: skip
 def test_gate_verdicts(
-    observed: Observation, start: Observation | None, verdict: str, why: str
+    observed: Observation, start: Observation | None, waited: float, verdict: str, why: str
 ) -> None:
-    got, reason = assess(observed, start)
+    got, reason = assess(observed, start, waited)
     assert got == verdict
     assert why in reason
 
@@ -112,10 +111,10 @@ def test_observation_reads_the_last_health_check_output() -> None:
                 "Log": [{"Output": "a"}, {"Output": "boom\n"}],
             },
         },
-        "Config": {"Healthcheck": {"Retries": 3}},
+        "Config": {"Healthcheck": {"Retries": 3, "Interval": 2_000_000_000}},
         "RestartCount": 2,
     }
-    assert Observation.of(attrs) == Observation("running", "unhealthy", 2, "boom", 4, 3)
+    assert Observation.of(attrs) == Observation("running", "unhealthy", 2, "boom", 4, 3, 2.0)
 
 
 # ---------------------------------------------------------------- kept builds
