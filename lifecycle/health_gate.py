@@ -29,7 +29,6 @@ from typing import Any, Final
 
 import pulumi
 from pulumi.dynamic import (
-    CheckFailure,
     CheckResult,
     CreateResult,
     DiffResult,
@@ -40,10 +39,10 @@ from pulumi.dynamic import (
 )
 
 from lifecycle.docker_host import connect
+from lifecycle.dynamic_inputs import changed_inputs, missing, without_provider
 
 log = logging.getLogger("lifecycle.health_gate")
 
-UNKNOWN: Final = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # pulumi.runtime.rpc.UNKNOWN
 LOG_LINES: Final = 20
 POLL_S: Final = 1.0
 # A container already unhealthy when a wait begins (its database was just replaced, say)
@@ -183,16 +182,11 @@ class HealthGateProvider(ResourceProvider):
     """Diff reads the live container; create/update wait; delete leaves the container alone."""
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        failures = [
-            CheckFailure(key, f"{key} is required")
-            for key in ("container_name", "container_id")
-            if not news.get(key)
-        ]
-        return CheckResult(news, failures)
+        return CheckResult(news, missing(news, ("container_name", "container_id")))
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         keys = ("container_name", "container_id", "docker_host", "timeout_s")
-        changed = [k for k in keys if news.get(k) == UNKNOWN or olds.get(k) != news.get(k)]
+        changed = changed_inputs(olds, news, keys)
         if not changed:
             try:
                 verdict, why = observe(news.get("docker_host") or None, str(news["container_name"]))
@@ -209,7 +203,7 @@ class HealthGateProvider(ResourceProvider):
             str(props["container_name"]),
             float(props.get("timeout_s") or 300),
         )
-        return {**{k: v for k, v in props.items() if k != "__provider"}, "status": "healthy"}
+        return {**without_provider(props), "status": "healthy"}
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         return CreateResult(f"gate-{props['container_name']}", self._wait(props))

@@ -37,6 +37,7 @@ from pulumi.dynamic import (
 )
 
 from lifecycle.docker_host import connect
+from lifecycle.dynamic_inputs import changed_inputs, missing, without_provider
 
 log = logging.getLogger("lifecycle.image_history")
 
@@ -105,18 +106,17 @@ class ImageHistoryProvider(ResourceProvider):
     """Runs on every new build; delete keeps every image (rollback material)."""
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        failures = [
-            CheckFailure(k, f"{k} is required")
-            for k in ("repository", "image_id")
-            if not news.get(k)
-        ]
+        failures = missing(news, ("repository", "image_id"))
         if int(news.get("keep") or 0) < 1:
             failures.append(CheckFailure("keep", "keep must be at least 1"))
         return CheckResult(news, failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        changed = [k for k in TRIGGERS if olds.get(k) != news.get(k)]
-        return DiffResult(changes=bool(changed), replaces=[], delete_before_replace=False)
+        return DiffResult(
+            changes=bool(changed_inputs(olds, news, TRIGGERS)),
+            replaces=[],
+            delete_before_replace=False,
+        )
 
     def _run(self, props: dict[str, Any]) -> dict[str, Any]:
         result = record_and_prune(
@@ -125,7 +125,7 @@ class ImageHistoryProvider(ResourceProvider):
             str(props["image_id"]),
             int(props["keep"]),
         )
-        return {**{k: v for k, v in props.items() if k != "__provider"}, **result}
+        return {**without_provider(props), **result}
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         return CreateResult(f"history-{props['repository']}", self._run(props))

@@ -54,6 +54,7 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
+from lifecycle.dynamic_inputs import changed_inputs, is_unknown, missing, without_provider
 from lifecycle.jobs import RunnerArgs
 from lifecycle.migration_plan import folder_hash
 
@@ -69,7 +70,6 @@ __all__ = [
 
 log = logging.getLogger("lifecycle.providers")
 
-UNKNOWN: Final = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # pulumi.runtime.rpc.UNKNOWN
 # Content, not location, triggers: the same folder at another path is no change.
 MIGRATION_TRIGGERS: Final = ("database_url", "migrations_hash", "database_identity", "runner")
 SEED_TRIGGERS: Final = ("database_url", "seed_hash", "database_identity", "runner")
@@ -79,32 +79,13 @@ BUCKET_TRIGGERS: Final = (
 SECRET_OUTPUTS: Final = ["database_url"]
 
 
-def _is_unknown(value: object) -> bool:
-    if value == UNKNOWN:
-        return True
-    if isinstance(value, Mapping):
-        return any(_is_unknown(v) for v in value.values())  # pyright: ignore[reportUnknownVariableType,reportUnknownArgumentType]
-    return False
-
-
-def _changed(olds: Mapping[str, Any], news: Mapping[str, Any], keys: tuple[str, ...]) -> list[str]:
-    return [k for k in keys if _is_unknown(news.get(k)) or olds.get(k) != news.get(k)]
-
-
 def _check(news: dict[str, Any], required: tuple[str, ...]) -> CheckResult:
     """Validate inputs without any I/O beyond the local filesystem; unknowns pass."""
-    failures: list[CheckFailure] = []
-    for key in required:
-        if not _is_unknown(news.get(key)) and not news.get(key):
-            failures.append(CheckFailure(key, f"{key} is required"))
+    failures = missing(news, required)
     runner: dict[str, Any] = news.get("runner") or {}
-    if not _is_unknown(runner):
+    if not is_unknown(runner):
         failures += [CheckFailure("runner", p) for p in RunnerArgs.from_dict(runner).problems()]
     return CheckResult(news, failures)
-
-
-def _without_provider(props: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in props.items() if k != "__provider"}
 
 
 # --- migrations ------------------------------------------------------------------------------
@@ -117,7 +98,7 @@ class MigrationsProvider(ResourceProvider):
         return _check(news, ("database_url", "migrations_dir", "migrations_hash"))
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        changed = _changed(olds, news, MIGRATION_TRIGGERS)
+        changed = changed_inputs(olds, news, MIGRATION_TRIGGERS)
         if olds.get("pending"):  # refresh found migrations nobody applied yet
             changed.append("pending")
         if olds.get("unverified"):  # refresh could not look: check again
@@ -137,7 +118,7 @@ class MigrationsProvider(ResourceProvider):
             lock_timeout_s=float(props.get("lock_timeout_s") or 60.0),
         )
         return {
-            **_without_provider(props),
+            **without_provider(props),
             "applied": list(summary.get("applied", [])),
             "applied_count": int(summary.get("count", 0)),
             "total_applied": int(summary.get("count", 0)) + int(summary.get("skipped", 0)),
@@ -164,14 +145,14 @@ class MigrationsProvider(ResourceProvider):
             )
         except jobs.JobError as exc:  # database down, folder elsewhere: drift, not a crash
             log.warning("DatabaseMigrations not verified on refresh: %s", exc)
-            return ReadResult(id_, {**_without_provider(props), "unverified": str(exc)})
+            return ReadResult(id_, {**without_provider(props), "unverified": str(exc)})
         pending = [*summary.get("retryable", []), *summary.get("pending", [])]
         if summary.get("failed"):
             pending = [*summary["failed"], *pending]
         return ReadResult(
             id_,
             {
-                **_without_provider(props),
+                **without_provider(props),
                 "pending": pending,
                 "total_applied": len(summary.get("applied", [])),
                 "unverified": None,
@@ -247,7 +228,7 @@ class SeedProvider(ResourceProvider):
         return _check(news, ("database_url", "seed_file", "seed_hash"))
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        changed = _changed(olds, news, SEED_TRIGGERS)
+        changed = changed_inputs(olds, news, SEED_TRIGGERS)
         return DiffResult(
             changes=bool(changed), replaces=[], stables=["id"], delete_before_replace=False
         )
@@ -263,7 +244,7 @@ class SeedProvider(ResourceProvider):
             passwords,
             lock_timeout_s=float(props.get("lock_timeout_s") or 60.0),
         )
-        outs = {k: v for k, v in _without_provider(props).items() if k != "passwords"}
+        outs = {k: v for k, v in without_provider(props).items() if k != "passwords"}
         return {
             **outs,
             "outcome": summary["outcome"],
@@ -279,7 +260,7 @@ class SeedProvider(ResourceProvider):
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         # The seed has no drift to report: it ran once; the users now belong to the app.
-        return ReadResult(id_, _without_provider(props))
+        return ReadResult(id_, without_provider(props))
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
         log.info("ConditionalSeed deleted from the stack; seeded users are left untouched")
@@ -345,7 +326,7 @@ class StoreBucketProvider(ResourceProvider):
         return _check(news, ("bucket", "endpoint_url", "access_key_id", "secret_access_key"))
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        changed = _changed(olds, news, BUCKET_TRIGGERS)
+        changed = changed_inputs(olds, news, BUCKET_TRIGGERS)
         if olds.get("exists") is False:  # refresh found the bucket gone (store volume lost)
             changed.append("exists")
         return DiffResult(
@@ -366,7 +347,7 @@ class StoreBucketProvider(ResourceProvider):
 
     def _ensure(self, props: dict[str, Any]) -> dict[str, Any]:
         summary = self._job(props, "ensure")
-        return {**_without_provider(props), "exists": True, "created": bool(summary["created"])}
+        return {**without_provider(props), "exists": True, "created": bool(summary["created"])}
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         return CreateResult(f"bucket-{props['bucket']}", self._ensure(props))
@@ -381,8 +362,8 @@ class StoreBucketProvider(ResourceProvider):
             exists = bool(self._job(props, "exists")["exists"])
         except JobError as exc:  # the store is down: report, never crash a refresh
             log.warning("StoreBucket %s not checked: %s", props.get("bucket"), exc)
-            return ReadResult(id_, _without_provider(props))
-        return ReadResult(id_, {**_without_provider(props), "exists": exists})
+            return ReadResult(id_, without_provider(props))
+        return ReadResult(id_, {**without_provider(props), "exists": exists})
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
         log.info("StoreBucket deleted from the stack; the bucket and its backups are kept")
