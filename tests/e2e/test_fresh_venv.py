@@ -3,12 +3,14 @@
 `pulumi install` makes ./venv from requirements.txt (Pulumi.yaml `virtualenv: venv`);
 before every preview/up the language host then runs `python -m pyright <project dir>`
 in the project directory (Pulumi.yaml `typechecker: pyright`; pulumi/pulumi
-sdk/python/cmd/pulumi-language-python/main.go) and runs the program. Each test makes
-such a clone at another path, installs, and does exactly that: the type check, then
-the program for both stack files (under mocks: no engine here). The second test pins
-the Pulumi SDKs to their floors in requirements.txt, so a floor that admits an SDK
-without what the program uses fails here. pip needs PyPI: without it the test skips,
-except under CI=true, where it fails.
+sdk/python/cmd/pulumi-language-python/main.go) and runs the program. The test makes
+such a clone at another path, installs requirements.txt with the Pulumi SDKs pinned
+to their floors, and does exactly that: the type check, then the program for both
+stack files (under mocks: no engine here). So it proves both that requirements.txt
+alone is enough and that no floor admits an SDK without what the program uses
+(pulumi-aws 6.x fails both steps: no aws.s3.BucketVersioning). The latest SDKs are
+the ones the dev venv runs every other test with. pip needs PyPI: without it the
+test skips, except under CI=true, where it fails.
 """
 
 from __future__ import annotations
@@ -35,14 +37,15 @@ PROGRAM = (
 FLOOR = re.compile(r"^(pulumi[a-z-]*)>=([0-9.]+)")
 
 
-def requirement_lines(*, sdk_floors: bool) -> list[str]:
+def requirement_lines() -> list[str]:
+    """requirements.txt with every Pulumi SDK pinned to its floor."""
     lines: list[str] = []
     for raw in (PROJECT_DIR / "requirements.txt").read_text().splitlines():
         line = raw.split("#", 1)[0].strip()
         if not line:
             continue
         floor = FLOOR.match(line)
-        lines.append(f"{floor[1]}=={floor[2]}" if sdk_floors and floor else line)
+        lines.append(f"{floor[1]}=={floor[2]}" if floor else line)
     return lines
 
 
@@ -78,11 +81,9 @@ def preview_and_up_would_run(clone: Path) -> None:
     assert "dev " in program.stdout and "prod " in program.stdout
 
 
-def test_requirements_txt_alone_type_checks_and_runs_the_program(tmp_path: Path) -> None:
-    preview_and_up_would_run(installed_clone(tmp_path, requirement_lines(sdk_floors=False)))
-
-
-def test_the_pulumi_sdk_floors_have_what_the_program_uses(tmp_path: Path) -> None:
-    lines = requirement_lines(sdk_floors=True)
+def test_requirements_txt_alone_at_the_sdk_floors_type_checks_and_runs_the_program(
+    tmp_path: Path,
+) -> None:
+    lines = requirement_lines()
     assert any(line.startswith("pulumi-aws==7.") for line in lines), lines
     preview_and_up_would_run(installed_clone(tmp_path, lines))
