@@ -7,9 +7,11 @@ machine running `pulumi`, through the stack's Docker host (never from a containe
 
 - tags the current build `<repository>:build-<12 hex of its id>`, so kept builds are
   named and visible (`docker image ls <repository>`);
-- keeps the newest `keep` such builds (the current one always) and untags the rest,
-  which lets Docker delete their layers; a build still used by a container (or by
-  another tag) is left alone and reported.
+- keeps the `keep` most recently *deployed* such builds (the current one first, then
+  the order recorded in its own state — a rollback's build is a cache hit with an old
+  creation date, so creation dates would get this wrong) and untags the rest, which
+  lets Docker delete their layers; a build still used by a container is left alone
+  and reported.
 
 Rollback: check out the previous revision and `pulumi up`. Its build is a cache hit
 (BuildKit reuses the kept layers), yields the same image id, and the containers that
@@ -58,10 +60,20 @@ def build_tag(repository: str, image_id: str) -> str:
     return f"{repository}:{TAG_PREFIX}{image_id.removeprefix('sha256:')[:12]}"
 
 
-def to_prune(builds: Sequence[Build], current_id: str, keep: int) -> list[Build]:
-    """Pure: the builds beyond the newest `keep`, never the current one."""
-    newest_first = sorted(builds, key=lambda b: (b.image_id == current_id, b.created), reverse=True)
-    return [b for b in newest_first[max(keep, 1) :] if b.image_id != current_id]
+def to_prune(
+    builds: Sequence[Build], current_tag: str, deployed: Sequence[str], keep: int
+) -> list[Build]:
+    """Pure: the builds beyond the `keep` most recently deployed, never the current one.
+
+    `deployed` is the previous run's kept tags, most recent first; builds it does not
+    know (made before this resource existed) rank after it, newest first.
+    """
+    rank = {tag: i for i, tag in enumerate([current_tag, *deployed])}
+    by_recency = sorted(
+        sorted(builds, key=lambda b: b.created, reverse=True),
+        key=lambda b: rank.get(b.tag, len(rank)),
+    )
+    return [b for b in by_recency[max(keep, 1) :] if b.tag != current_tag]
 
 
 def _builds(client: Any, repository: str) -> list[Build]:
@@ -74,7 +86,7 @@ def _builds(client: Any, repository: str) -> list[Build]:
 
 
 def record_and_prune(
-    docker_host: str | None, repository: str, image_id: str, keep: int
+    docker_host: str | None, repository: str, image_id: str, keep: int, deployed: Sequence[str]
 ) -> dict[str, list[str]]:
     """Tag the current build, untag builds beyond `keep`; returns kept/pruned/in-use tags."""
     from docker.errors import APIError  # noqa: PLC0415
@@ -84,7 +96,7 @@ def record_and_prune(
         current = build_tag(repository, image_id)
         client.images.get(image_id).tag(*current.rsplit(":", 1))
         builds = _builds(client, repository)
-        doomed = to_prune(builds, image_id, keep)
+        doomed = to_prune(builds, current, deployed, keep)
         pruned: list[str] = []
         in_use: list[str] = []
         for build in doomed:
@@ -95,7 +107,11 @@ def record_and_prune(
                 in_use.append(build.tag)
             else:
                 pruned.append(build.tag)
-        kept = sorted(b.tag for b in builds if b not in doomed)
+        order = [current, *deployed]
+        kept = sorted(
+            (b.tag for b in builds if b not in doomed or b.tag in in_use),
+            key=lambda t: order.index(t) if t in order else len(order),
+        )
         log.info("%s: kept %s, pruned %s", repository, kept, pruned)
         return {"kept": kept, "pruned": pruned, "in_use": in_use}
     finally:
@@ -118,20 +134,22 @@ class ImageHistoryProvider(ResourceProvider):
             delete_before_replace=False,
         )
 
-    def _run(self, props: dict[str, Any]) -> dict[str, Any]:
+    def _run(self, props: dict[str, Any], deployed: Sequence[str]) -> dict[str, Any]:
         result = record_and_prune(
             props.get("docker_host") or None,
             str(props["repository"]),
             str(props["image_id"]),
             int(props["keep"]),
+            deployed,
         )
         return {**without_provider(props), **result}
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        return CreateResult(f"history-{props['repository']}", self._run(props))
+        return CreateResult(f"history-{props['repository']}", self._run(props, []))
 
-    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        return UpdateResult(self._run(news))
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        deployed: list[Any] = list(olds.get("kept") or [])
+        return UpdateResult(self._run(news, [str(t) for t in deployed]))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         return ReadResult(id_, props)

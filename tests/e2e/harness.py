@@ -174,7 +174,6 @@ class Harness:
         self.project_dir = project_dir
         self.state: dict[str, Realised] = {}
         self.pending_deletes: list[Realised] = []
-        self.built_images: set[str] = set()
         self._host: HostProcess | None = None
 
     # ------------------------------------------------------------------ engine operations
@@ -254,10 +253,12 @@ class Harness:
         for v in self.client.volumes.list(filters=flt):
             with contextlib.suppress(NotFound, APIError):
                 v.remove(force=True)
+        # Untag only this session's names: an identical build elsewhere (another test,
+        # another run) can share the image id, and removing by id would take its tags too.
         tags = [t for i in self.client.images.list() for t in i.tags if t.startswith(self.session)]
-        for ref in [*tags, *self.built_images]:
+        for tag in tags:
             with contextlib.suppress(NotFound, APIError):
-                self.client.images.remove(ref, force=True)
+                self.client.images.remove(tag)
         self.state.clear()
         self.pending_deletes.clear()
 
@@ -281,13 +282,13 @@ class Harness:
 
     def _register(self, r: Resource, inputs: dict[str, Any], forced: bool) -> str:
         previous = self.state.get(r.urn)
-        if previous is not None and previous.deleted:
-            self.state[r.urn] = self._create(r, inputs)
-            return "replaced"
         if r.type == IMAGE:
             inputs = self._image_check(r, inputs)
         elif r.type.startswith(plan.DYNAMIC_PREFIX):
             inputs = self._dynamic_check(r, inputs, previous)
+        if previous is not None and previous.deleted:  # by a delete-before-replace cascade
+            self.state[r.urn] = self._create(r, inputs)
+            return "replaced"
         if previous is None:
             self.state[r.urn] = self._create(r, inputs)
             return "created"
@@ -572,7 +573,6 @@ class Harness:
             if done.returncode != 0:
                 raise DeploymentError(f"build of {tag} failed:\n{done.stderr[-4000:]}")
             image_id = iidfile.read_text().strip()
-        self.built_images.add(image_id)
         return {
             "id": tag,
             "repoDigest": image_id,

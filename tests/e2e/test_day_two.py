@@ -11,15 +11,19 @@ from __future__ import annotations
 
 import re
 import secrets
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import docker
 import pytest
+from docker.errors import ImageNotFound
 
+from lifecycle.image_history import build_tag
 from tests.e2e import checks, day_two, scenarios
 from tests.e2e.conftest import Deployment, deployment
 from tests.e2e.harness import DeploymentError
+from tests.support.program import PROJECT_DIR
 
 pytestmark = pytest.mark.e2e
 
@@ -155,6 +159,29 @@ def test_a_broken_app_fails_every_up_until_fixed_then_rolls_back(
     assert "Container/app" in result.replaced
     assert d.container("app").image.id == good_image
     assert scenarios.wait_health(d.app_port)[0] == 200
+
+
+def test_only_the_last_three_builds_are_kept(stack: Deployment, tmp_path: Path) -> None:
+    """The provider never deletes a build; ImageHistory keeps 3 (for rollback) and prunes."""
+    d = stack
+    day_two.converged(d)
+    good_context = d.overrides.get("escalafin:appContext")
+    made: list[str] = []
+    for n in range(4):
+        copy = tmp_path / f"app-{n}"
+        shutil.copytree(PROJECT_DIR / "app", copy)
+        with (copy / "escalafin_app" / "__init__.py").open("a") as f:
+            f.write(f"\n# build {n} {secrets.token_hex(4)}\n")
+        d.configure(appContext=str(copy))
+        d.up()
+        made.append(d.harness.outputs("Image/app")["repoDigest"])
+    kept = day_two.builds(d, "app")
+    assert len(kept) == 3, kept
+    assert build_tag(f"{d.prefix}-app", made[-1]) in kept
+    with pytest.raises(ImageNotFound):  # untagged and unused: Docker removed it
+        d.harness.client.images.get(made[0])
+    d.configure(appContext=good_context)
+    d.up()
 
 
 def test_memory_and_restart_policy_change_in_place(stack: Deployment) -> None:

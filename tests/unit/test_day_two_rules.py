@@ -120,14 +120,16 @@ def test_observation_reads_the_last_health_check_output() -> None:
 # ---------------------------------------------------------------- kept builds
 
 
-def test_builds_beyond_the_newest_few_are_pruned_never_the_current_one() -> None:
+def test_builds_beyond_the_last_deployed_few_are_pruned_never_the_current_one() -> None:
     builds = [
         Build(f"app:build-{i}", f"sha256:{i}", f"2025-01-0{i}T00:00:00Z") for i in range(1, 6)
     ]
-    # The current build is an old one (a rollback): it is kept even though it is not newest.
-    doomed = to_prune(builds, "sha256:1", keep=3)
+    # Deployed 5, 4, 3 (newest first); now build-1 again: a rollback, a cache hit whose
+    # creation date is the oldest of all. It is current, so kept; 5 and 4 stay with it.
+    doomed = to_prune(builds, "app:build-1", ["app:build-5", "app:build-4", "app:build-3"], 3)
     assert [b.tag for b in doomed] == ["app:build-3", "app:build-2"]
-    assert to_prune(builds, "sha256:5", keep=3) == [builds[1], builds[0]]
+    # Nothing recorded yet (builds made before ImageHistory existed): newest first.
+    assert [b.tag for b in to_prune(builds, "app:build-5", [], 3)] == ["app:build-2", "app:build-1"]
 
 
 def test_build_tags_and_repositories() -> None:
