@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import secrets
 import socket
-from collections.abc import Generator, Iterable, Iterator, Mapping
+from collections.abc import Generator, Iterable, Mapping
 from typing import Any
 
 import docker
-import pytest
 import yaml
 
 from tests.e2e.harness import Harness, RefreshResult, UpResult
@@ -114,17 +113,3 @@ def deployment(
         yield Deployment(harness, stack, overrides)
     finally:
         harness.cleanup()
-
-
-@pytest.fixture(scope="module")
-def dev(docker_client: docker.DockerClient) -> Iterator[Deployment]:
-    """The dev stack, realised once per module and removed afterwards (also on failure)."""
-    yield from deployment(docker_client, "dev")
-
-
-@pytest.fixture(scope="module")
-def prodlike(docker_client: docker.DockerClient) -> Iterator[Deployment]:
-    """The dev stack with prod's database setting: no admin port, lifecycle in-network."""
-    yield from deployment(
-        docker_client, "dev", databaseAdminPortEnabled="false", lifecycleMode="in-network"
-    )

@@ -2,8 +2,8 @@
 
 Each step runs `up` through the harness and then checks the real engine: the
 published health endpoint, rows in PostgreSQL, keys in Redis, container ids.
-Steps build on each other in order (one deployment per test module) to keep
-the tier's runtime modest.
+One deployment per test module keeps the tier's runtime modest; its fixture
+(`deployed`) does the first `up`, so every test also passes alone.
 """
 
 from __future__ import annotations
@@ -14,13 +14,15 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import docker
 import pytest
 
 from tests.e2e import checks
-from tests.e2e.conftest import Deployment
+from tests.e2e.conftest import Deployment, deployment
 from tests.e2e.harness import DeploymentError, label
 from tests.support.program import PROJECT_DIR
 
@@ -56,18 +58,34 @@ def users(d: Deployment) -> int:
     return int(checks.psql(d.container("postgres"), "SELECT count(*) FROM users"))
 
 
+def deployed(client: docker.DockerClient, stack: str, **extra: str | None) -> Iterator[Deployment]:
+    """A module's deployment, its first `up` done and checked before any test uses it."""
+    made = deployment(client, stack, **extra)
+    d = next(made)
+    try:
+        first_up(d)
+        yield d
+    finally:
+        made.close()
+
+
 def first_up(d: Deployment) -> None:
     run = d.program()
     result = d.harness.up(run)
     declared = sorted(label(r) for r in run.resources if r.custom)
     assert sorted(result.created) == declared, "every declared resource is realised, none skipped"
+    seed = seed_state(d)
+    assert seed["outcome"] == "seeded" and seed["inserted"] > 0, seed
+    healthy_migrated_seeded(d)
+
+
+def healthy_migrated_seeded(d: Deployment) -> None:
+    """Every container healthy, the app answering healthy, the schema migrated, users present."""
     assert not checks.all_healthy([d.container(n) for n in CONTAINERS])
     status, body = wait_health(d.app_port)
     assert status == 200, body
     assert body["status"] == "healthy"
     assert isinstance(body["users"], int) and body["users"] > 0, body
-    seed = seed_state(d)
-    assert seed["outcome"] == "seeded" and seed["inserted"] > 0, seed
     assert d.harness.outputs("DatabaseMigrations/migrations")["total_applied"] > 0
 
 

@@ -21,7 +21,7 @@ from docker.errors import ImageNotFound
 
 from lifecycle.image_history import build_tag
 from tests.e2e import checks, day_two, scenarios
-from tests.e2e.conftest import Deployment, deployment
+from tests.e2e.conftest import Deployment
 from tests.e2e.harness import DeploymentError
 from tests.support.program import PROJECT_DIR
 
@@ -30,13 +30,7 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def stack(docker_client: docker.DockerClient) -> Iterator[Deployment]:
-    made = deployment(docker_client, "dev")
-    d = next(made)
-    try:
-        scenarios.first_up(d)
-        yield d
-    finally:
-        made.close()
+    yield from scenarios.deployed(docker_client, "dev")
 
 
 def test_destroy_then_up_keeps_the_data_with_new_or_same_credentials(stack: Deployment) -> None:
