@@ -41,8 +41,10 @@ class BackupAgentArgs:
     s3_secret_access_key: pulumi.Input[str]
     docker_host: str | None = None
     depends_on: Sequence[pulumi.Resource] = ()
-    """What must exist first (the bucket, the migrated schema): on the container itself,
-    since a component's depends_on does not reach its children."""
+    """What the container must wait for (the bucket, migrations). On the container itself:
+    the Python SDK sends only a resource's own depends_on and property dependencies
+    (pulumi/runtime/resource.py, prepare_resource), so a component's depends_on does not
+    hold its children back, and the agent's first backup would find no bucket."""
 
 
 class BackupAgent(pulumi.ComponentResource):
@@ -65,6 +67,7 @@ class BackupAgent(pulumi.ComponentResource):
             "BACKUP_RETENTION_DAYS": str(s.retention_days),
             "BACKUP_KEEP_MIN": str(s.keep_min),
             "BACKUP_HEALTH_GRACE_S": str(HEALTH_GRACE_SECONDS),
+            "BACKUP_DRILL_SCHEDULE": s.drill_schedule,
             "S3_BUCKET": s.bucket_name,
             "S3_REGION": s.region,
         }

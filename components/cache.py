@@ -15,6 +15,7 @@ from components.containers import (
     healthcheck,
     labels,
 )
+from components.dsn import redis_url
 from components.network import INTERNAL_ALIASES
 from components.settings import CacheSettings
 
@@ -91,8 +92,6 @@ class Cache(pulumi.ComponentResource):
             self.container, "redis-health", docker_host=args.docker_host, timeout_s=120, parent=self
         )
         self.url = pulumi.Output.secret(
-            pulumi.Output.concat(
-                "redis://:", args.password, "@", INTERNAL_ALIASES["redis"], ":6379/0"
-            )
+            args.password.apply(lambda p: redis_url(p, INTERNAL_ALIASES["redis"], 6379))
         )
         self.register_outputs({"container": self.container.name})

@@ -218,6 +218,13 @@ KEYS: tuple[Key, ...] = (
     _k("backupKeepMin", "integer", "Never prune below this many newest backups.", "3"),
     _k("backupMemoryMb", "integer", "Memory limit of the backup agent container in MB.", "512"),
     _k(
+        "backupDrillSchedule",
+        "string",
+        "Cron expression of restore drills (the latest backup restored into a scratch "
+        "database and checked; a failure turns the agent unhealthy); off disables them.",
+        "30 3 * * 0",
+    ),
+    _k(
         "backupBucketName",
         "string",
         "S3 bucket for off-site backups. Default: <namePrefix>-backups.",

@@ -30,6 +30,7 @@ from components.containers import (
     healthcheck,
     labels,
 )
+from components.dsn import postgres_url
 from components.network import INTERNAL_ALIASES
 from components.settings import DatabaseSettings
 
@@ -142,18 +143,7 @@ class Database(pulumi.ComponentResource):
 
         def dsn(host: str, port: int) -> pulumi.Output[str]:
             return pulumi.Output.secret(
-                pulumi.Output.concat(
-                    "postgresql://",
-                    s.user,
-                    ":",
-                    args.password,
-                    "@",
-                    host,
-                    ":",
-                    str(port),
-                    "/",
-                    s.name,
-                )
+                args.password.apply(lambda p: postgres_url(s.user, p, host, port, s.name))
             )
 
         self.internal_url = dsn(INTERNAL_ALIASES["postgres"], 5432)
