@@ -8,6 +8,8 @@ half a deployment. Secret values are never echoed; only their keys are named.
 
 from __future__ import annotations
 
+import os
+import platform
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +22,15 @@ from components import validation as v
 from components.config_schema import BY_NAME, ENVIRONMENTS, NAMESPACE, Environment
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+def project_relative(path: Path) -> str:
+    """`path` relative to the project directory, the working directory of `pulumi`,
+    its providers and the dynamic provider host: what may go into state. An absolute
+    path of the machine that ran `pulumi` would make another checkout see a change."""
+    return Path(os.path.relpath(path, PROJECT_DIR)).as_posix()
+
+
 T = TypeVar("T")
 
 
@@ -86,7 +97,8 @@ class AppBuild:
     context: Path
     dockerfile: Path
     target: str
-    platform: str | None
+    platform: str
+    """The Docker host's platform; the ops image is built for it too."""
     base_image: str
     build_args: Mapping[str, str]
     cache_from: tuple[str, ...]
@@ -160,7 +172,6 @@ class BackupSettings:
     region: str
     store: str  # "aws" | "embedded"
     store_image: str
-    store_port: int
     access_key_id: pulumi.Output[str] | None
     secret_access_key: pulumi.Output[str] | None
 
@@ -297,7 +308,9 @@ def load(
         "unless-stopped",
     )
 
-    app, context = _app(r, prefix)
+    # The docker provider falls back to DOCKER_HOST when docker:host is unset.
+    effective_host = docker_host or os.environ.get("DOCKER_HOST")
+    app, context = _app(r, prefix, effective_host)
     database = _database(r)
     cache = CacheSettings(
         image=r.parsed("redisImage", v.parse_image_ref, ""),
@@ -345,8 +358,6 @@ def _published_ports(r: _Reader, s: Settings) -> None:
     ports = {"appHostPort": s.app.host_port}
     if s.database.admin_endpoint is not None:
         ports["databaseAdminPort"] = s.database.admin_endpoint.port
-    if s.backup.store == "embedded":
-        ports["backupStorePort"] = s.backup.store_port
     seen: dict[int, str] = {}
     for key, port in ports.items():
         if port in seen:
@@ -408,6 +419,36 @@ def _lifecycle(r: _Reader, mode: str, context: Path | None) -> LifecycleSettings
     return LifecycleSettings(mode=mode, migrations_dir=migrations, seed_file=seed)
 
 
+def _build_platform(r: _Reader, docker_host: str | None) -> str:
+    """appPlatform, else this machine's platform when the engine is local (it is the same CPU).
+
+    Without an explicit platform the docker provider builds for the CPU of the machine
+    running `pulumi`, which is wrong for a remote host of another architecture, so a
+    remote host requires it in the stack file.
+    """
+    explicit = r.optional("appPlatform", v.parse_platform)
+    if explicit:
+        return explicit
+    if v.is_remote_docker_host(docker_host):
+        r.problem(
+            "appPlatform",
+            "",
+            f"the remote Docker host's platform (one of {', '.join(v.PLATFORMS)}) in the stack "
+            f"file: the Docker host {docker_host} is remote, so this machine's CPU says nothing",
+        )
+        return v.PLATFORMS[0]
+    local = v.machine_platform(platform.machine())
+    if local is None:
+        r.problem(
+            "appPlatform",
+            "",
+            f"one of {', '.join(v.PLATFORMS)} (set it: this machine's "
+            f"CPU {platform.machine()!r} has no Docker platform name)",
+        )
+        return v.PLATFORMS[0]
+    return local
+
+
 # Variables the program sets in the app container, and the key that sets each; appEnv must
 # not override them (the healthcheck, port mapping and secrets are derived from the keys).
 PROGRAM_OWNED_ENV: dict[str, str] = {
@@ -463,7 +504,7 @@ def _app_env(r: _Reader) -> dict[str, str]:
     return extra
 
 
-def _app(r: _Reader, prefix: str) -> tuple[AppSettings, Path | None]:
+def _app(r: _Reader, prefix: str, docker_host: str | None) -> tuple[AppSettings, Path | None]:
     """The app's settings, and its build context when usable (the lifecycle's base)."""
     context_raw, context, usable = _app_context(r)
     dockerfile_raw = r.text("appDockerfile")
@@ -484,7 +525,7 @@ def _app(r: _Reader, prefix: str) -> tuple[AppSettings, Path | None]:
             context=context,
             dockerfile=dockerfile,
             target=_target(r, dockerfile if dockerfile_ok else None),
-            platform=r.raw("appPlatform") or None,
+            platform=_build_platform(r, docker_host),
             base_image=r.parsed("appBaseImage", v.parse_image_ref, ""),
             build_args=r.parsed("appBuildArgs", v.parse_key_values, {}),
             cache_from=tuple(
@@ -670,7 +711,6 @@ def _backup(r: _Reader, prefix: str, environment: Environment) -> BackupSettings
         region=r.parsed("backupS3Region", v.parse_aws_region, "us-east-1"),
         store=store,
         store_image=r.parsed("backupStoreImage", v.parse_image_ref, ""),
-        store_port=r.parsed("backupStorePort", v.parse_port, 9000),
         access_key_id=access_key,
         secret_access_key=secret_key,
     )

@@ -227,12 +227,6 @@ def only_problem(message: str) -> str:
             "escalafin:databaseAdminPort = '5432': expected a host port no other published "
             "port uses (escalafin:appHostPort is 5432)",
         ),
-        (
-            "escalafin:backupStorePort",
-            "3000",
-            "escalafin:backupStorePort = '3000': expected a host port no other published port "
-            "uses (escalafin:appHostPort is 3000)",
-        ),
         # 7: a healthcheck Docker would not run as meant
         (
             "escalafin:appHealthcheckCommand",
