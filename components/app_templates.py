@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+DEFAULT_DOCKERFILE = "Dockerfile"
 PROBE_TIMEOUT_MS = 8000  # below the default healthTimeout (10s): the probe reports, not Docker
 
 
@@ -55,11 +56,13 @@ class AppTemplate:
     probe: Callable[[int, str], tuple[str, ...]]
     summary: str
 
-    def dockerfile_in(self, context: Path, configured: str | None) -> Path:
-        """`appDockerfile` (inside the context) when set, else the template's, else Dockerfile."""
+    def own_dockerfile(self, configured: str | None) -> str | None:
+        """The app's own Dockerfile, relative to `appContext`: `appDockerfile` when set, else
+        `Dockerfile` for a template that ships none. None: the template's shipped Dockerfile,
+        which lies outside `appContext` by design (pulumi-docker sends it with the context)."""
         if configured:
-            return (context / configured).resolve()
-        return self.dockerfile or (context / "Dockerfile").resolve()
+            return configured
+        return None if self.dockerfile else DEFAULT_DOCKERFILE
 
 
 TEMPLATES: dict[str, AppTemplate] = {

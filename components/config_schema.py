@@ -103,7 +103,9 @@ KEYS: tuple[Key, ...] = (
     _k(
         "appPlatform",
         "string",
-        "Build platform such as linux/amd64; empty = the Docker host's.",
+        "Platform of the Docker host (linux/amd64, linux/arm64, ...): the app and ops images "
+        "are built for it. Required when the Docker host is remote (ssh:// or tcp://); empty "
+        "with a local engine = this machine's.",
         "",
     ),
     _k(
@@ -230,6 +232,13 @@ KEYS: tuple[Key, ...] = (
     _k("backupKeepMin", "integer", "Never prune below this many newest backups.", "3"),
     _k("backupMemoryMb", "integer", "Memory limit of the backup agent container in MB.", "512"),
     _k(
+        "backupDrillSchedule",
+        "string",
+        "Cron expression of restore drills (the latest backup restored into a scratch "
+        "database and checked; a failure turns the agent unhealthy); off disables them.",
+        "30 3 * * 0",
+    ),
+    _k(
         "backupBucketName",
         "string",
         "S3 bucket for off-site backups. Default: <namePrefix>-backups.",
@@ -246,21 +255,14 @@ KEYS: tuple[Key, ...] = (
     _k(
         "backupStoreImage",
         "string",
-        "Image of the embedded S3-compatible store.",
-        "minio/minio:latest",
-    ),
-    _k(
-        "backupStorePort",
-        "integer",
-        "Host port (127.0.0.1 only) of the embedded store, for the AWS provider that creates "
-        "the bucket.",
-        "9000",
+        "Image of the embedded S3-compatible store (Versity S3 Gateway), pinned by version.",
+        "versity/versitygw:v1.7.0",
     ),
     _k(
         "backupS3AccessKeyId",
         "string",
-        "Access key id the backup agent uploads with (secret). "
-        "Default: the stack creates an IAM user limited to the bucket.",
+        "Access key id the backup agent uploads with (secret). Default: aws: the stack "
+        "creates an IAM user limited to the bucket; embedded: generated root keys of the store.",
         secret=True,
     ),
     _k(

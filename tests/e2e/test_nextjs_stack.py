@@ -3,7 +3,7 @@
 What `pulumi up` must do for a user's Next.js + Prisma app: build it with the shipped template,
 apply its prisma/migrations with our runner, seed its first users, start it as uid 1001 on a
 read-only root filesystem, and serve the page from rows written through the database.
-Tests run in file order against one deployment.
+One deployment for the module; its fixture does (and checks) the first `up`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pytest
 
 from components.app import APP_USER, CACHE_PATH, TMPFS
 from tests.e2e import checks, scenarios
-from tests.e2e.conftest import Deployment, deployment
+from tests.e2e.conftest import Deployment
 from tests.support import images
 from tests.support.docker_env import require_image
 
@@ -29,7 +29,7 @@ APP_CONTEXT = "examples/nextjs-app"
 @pytest.fixture(scope="module")
 def nextjs(docker_client: docker.DockerClient) -> Iterator[Deployment]:
     require_image(docker_client, images.NODE)
-    yield from deployment(
+    yield from scenarios.deployed(
         docker_client,
         "dev",
         appTemplate="nextjs",
@@ -46,7 +46,7 @@ def page(port: int) -> str:
 
 
 def test_up_builds_migrates_seeds_and_starts_it_healthy(nextjs: Deployment) -> None:
-    scenarios.first_up(nextjs)
+    scenarios.healthy_migrated_seeded(nextjs)
     migrated = nextjs.harness.outputs("DatabaseMigrations/migrations")
     assert migrated["total_applied"] == 2, migrated
     assert scenarios.users(nextjs) == 3  # the example's prisma/seed.json

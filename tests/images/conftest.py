@@ -1,5 +1,5 @@
-"""The app images (Python reference, Next.js example), each built once per test session and
-shared by every images-tier module."""
+"""The app images (Python reference, Next.js example) and the ops image, each built once per
+test session and shared by every images-tier module."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pytest
 
 from components.app_templates import TEMPLATES
 from tests.support import docker_env, images
+from tests.support import ops_image as ops_image_support
 
 APP_CONTEXT = Path(__file__).resolve().parents[2] / "app"
 NEXTJS_CONTEXT = Path(__file__).resolve().parents[2] / "examples" / "nextjs-app"
@@ -21,6 +22,7 @@ NEXTJS_DOCKERFILE = TEMPLATES["nextjs"].dockerfile
 # conftest and by test modules, and both must agree.)
 APP_TAG = f"escalafin-test/app:images-{os.getpid()}"
 NEXTJS_TAG = f"escalafin-test/nextjs:images-{os.getpid()}"
+OPS_TAG = f"escalafin-test/ops:images-{os.getpid()}"
 
 
 @pytest.fixture(scope="session")
@@ -49,3 +51,10 @@ def nextjs_image(docker_client: docker.DockerClient) -> Iterator[str]:
     )
     yield NEXTJS_TAG
     docker_client.images.remove(NEXTJS_TAG)
+
+
+@pytest.fixture(scope="session")
+def ops_image(docker_client: docker.DockerClient) -> Iterator[str]:
+    """The ops image (backup agent, lifecycle jobs), built once per session, per process."""
+    yield ops_image_support.build(docker_client, OPS_TAG)
+    docker_client.images.remove(OPS_TAG)

@@ -40,23 +40,65 @@ def test_nextjs_builds_the_example_with_the_shipped_dockerfile_and_node_defaults
     assert s.lifecycle.seed_file == PROJECT_DIR / NEXTJS_APP / "prisma" / "seed.json"
 
 
-def test_explicit_keys_win_over_the_template(tmp_path: Path) -> None:
+def nextjs_copy(tmp_path: Path) -> Path:
+    """A user's Next.js app: the example's prisma/ and npm files, nothing else."""
     app = tmp_path / "my-app"
     shutil.copytree(PROJECT_DIR / NEXTJS_APP / "prisma", app / "prisma")
     for name in ("package.json", "package-lock.json"):
         shutil.copy(PROJECT_DIR / NEXTJS_APP / name, app / name)
-    (app / "Dockerfile.custom").write_text("FROM scratch\n")
+    return app
+
+
+def test_explicit_keys_win_over_the_template(tmp_path: Path) -> None:
+    app = nextjs_copy(tmp_path)
+    (app / "Dockerfile.custom").write_text("FROM scratch AS final\n")
     s = settings_for(
         "dev",
         appTemplate="nextjs",
         appContext=str(app),
         appDockerfile="Dockerfile.custom",
+        appTarget="final",  # a stage of the explicit Dockerfile, not of the template's
         appBaseImage="node:22-slim",
         appHealthcheckCommand='["CMD", "true"]',
     )
     assert s.app.build.dockerfile == app / "Dockerfile.custom"
+    assert s.app.build.target == "final"
     assert s.app.build.base_image == "node:22-slim"
     assert s.app.health.command == ("CMD", "true")
+
+
+def test_app_target_names_a_stage_of_the_template_dockerfile(tmp_path: Path) -> None:
+    app = nextjs_copy(tmp_path)
+    (app / "Dockerfile").write_text("FROM scratch AS final\n")  # not the one nextjs builds
+    assert settings_for("dev", appTemplate="nextjs", appContext=str(app)).app.build.target == (
+        "runner"
+    )
+    message = error_for("dev", appTemplate="nextjs", appContext=str(app), appTarget="final")
+    assert "escalafin:appTarget = 'final': expected a stage of the Dockerfile: base, deps, " in (
+        message
+    )
+
+
+def test_only_an_explicit_app_dockerfile_must_stay_inside_app_context(tmp_path: Path) -> None:
+    """The template's Dockerfile lies outside appContext by design; a configured one may not."""
+    app = nextjs_copy(tmp_path)
+    template = TEMPLATES["nextjs"].dockerfile
+    assert template is not None and not template.is_relative_to(app)
+    assert settings_for("dev", appTemplate="nextjs", appContext=str(app)).app.build.dockerfile == (
+        template
+    )
+    message = error_for(
+        "dev", appTemplate="nextjs", appContext=str(app), appDockerfile=str(template)
+    )
+    assert f"escalafin:appDockerfile = '{template}': expected a Dockerfile in {app} inside " in (
+        message
+    )
+
+
+def test_python_app_without_its_dockerfile_names_the_default(tmp_path: Path) -> None:
+    app = nextjs_copy(tmp_path)  # prisma/ but no Dockerfile
+    message = error_for("dev", appContext=str(app))
+    assert "escalafin:appDockerfile = 'Dockerfile': expected a Dockerfile in " in message
 
 
 def test_nextjs_on_a_folder_without_npm_files_names_what_is_missing() -> None:
@@ -89,8 +131,9 @@ def test_program_declares_the_nextjs_build_and_a_read_only_app(stack: str) -> No
         {"escalafin:appTemplate": "nextjs", "escalafin:appContext": NEXTJS_APP},
     )
     build = run.one(IMAGE, "app").inputs["build"]
-    assert build["dockerfile"] == str(PROJECT_DIR / "templates" / "nextjs" / "Dockerfile")
-    assert build["context"] == str(PROJECT_DIR / NEXTJS_APP)
+    # Relative to the project, pulumi's working directory (no path of this machine in state).
+    assert build["dockerfile"] == "templates/nextjs/Dockerfile"
+    assert build["context"] == NEXTJS_APP
     assert build["args"]["BASE_IMAGE"] == "node:20-slim"
     app = run.one(CONTAINER, "app")
     assert app.inputs["healthcheck"]["tests"][:3] == ["CMD", "node", "-e"]
