@@ -215,7 +215,10 @@ def test_read_only_root_and_tmpfs_are_created_and_a_tmpfs_change_needs_replace_o
 ) -> None:
     def tmpfs(size: str, **opts: Any) -> Resource:
         c = sleeper(harness, readOnly=True, tmpfs={TMP: f"size={size}"})
-        return dataclasses.replace(c, delete_before_replace=True, **opts)
+        # As the program's containers: a fixed name, so delete before replace.
+        return dataclasses.replace(
+            c, delete_before_replace=True, delete_before_replace_defined=True, **opts
+        )
 
     harness.up(run_of(tmpfs("1m")))
     host = harness.container("c").attrs["HostConfig"]
