@@ -124,19 +124,31 @@ def test_every_template_dockerfile_ships_with_its_ignore_file() -> None:
             assert Path(f"{template.dockerfile}.dockerignore").is_file(), template.name
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_program_declares_the_nextjs_build_and_a_read_only_app(stack: str) -> None:
+@pytest.mark.parametrize(
+    ("stack", "platform"),
+    [("dev", "linux/arm64"), ("prod", None)],  # prod: Pulumi.prod.yaml's linux/amd64
+)
+def test_program_declares_the_nextjs_build_and_a_read_only_app(
+    stack: str, platform: str | None
+) -> None:
     run = run_program(
         stack,
-        {"escalafin:appTemplate": "nextjs", "escalafin:appContext": NEXTJS_APP},
+        {
+            "escalafin:appTemplate": "nextjs",
+            "escalafin:appContext": NEXTJS_APP,
+            **({"escalafin:appPlatform": platform} if platform else {}),
+        },
     )
     build = run.one(IMAGE, "app").inputs["build"]
     # Relative to the project, pulumi's working directory (no path of this machine in state).
     assert build["dockerfile"] == "templates/nextjs/Dockerfile"
     assert build["context"] == NEXTJS_APP
     assert build["args"]["BASE_IMAGE"] == "node:20-slim"
+    assert build["platform"] == (platform or "linux/amd64")  # the Docker host's, as the ops image
+    assert run.one(IMAGE, "ops").inputs["build"]["platform"] == build["platform"]
     app = run.one(CONTAINER, "app")
     assert app.inputs["healthcheck"]["tests"][:3] == ["CMD", "node", "-e"]
+    assert app.inputs["healthcheck"]["startInterval"] == "1s"  # seen healthy by its gate fast
     assert app.inputs["user"] == "1001:1001"
 
 
