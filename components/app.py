@@ -1,4 +1,4 @@
-"""The app container: wired to PostgreSQL and Redis, published, health-checked.
+"""The app container: wired to PostgreSQL and Redis, published, health-checked, read-only.
 
 It is declared after the lifecycle resources (migrations, seed) and the
 database and cache health gates, so it only ever starts against a healthy,
@@ -26,6 +26,8 @@ from components.settings import AppSettings, Integration
 
 APP_USER = "1001:1001"
 CACHE_PATH = "/app/.next/cache"
+# The root filesystem is read-only: the app writes only to its cache volume and to /tmp.
+TMPFS = {"/tmp": "rw,noexec,nosuid,nodev,size=64m"}  # noqa: S108 - a private tmpfs, not the host's
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,8 @@ class AppService(pulumi.ComponentResource):
             name=f"{args.name_prefix}-app",
             image=args.image,
             user=APP_USER,
+            read_only=True,
+            tmpfs=TMPFS,
             envs=env_list(plain, secret),
             volumes=[
                 docker.ContainerVolumeArgs(

@@ -85,10 +85,19 @@ KEYS: tuple[Key, ...] = (
     # --- app build
     _k("appContext", "string", "Build context of the app image, relative to the project.", "app"),
     _k(
+        "appTemplate",
+        "string",
+        "What builds and probes the app: python (the Dockerfile in appContext; a Python "
+        "healthcheck) or nextjs (the project's Next.js standalone Dockerfile, "
+        "templates/nextjs/, with the Next.js app in appContext as context; a Node.js "
+        "healthcheck).",
+        "python",
+    ),
+    _k(
         "appDockerfile",
         "string",
-        "Dockerfile of the app image, relative to appContext.",
-        "Dockerfile",
+        "Dockerfile of the app image, relative to appContext. "
+        "Default: Dockerfile (python), templates/nextjs/Dockerfile of the project (nextjs).",
     ),
     _k("appTarget", "string", "Multi-stage target of the app image.", "runner"),
     _k(
@@ -99,7 +108,12 @@ KEYS: tuple[Key, ...] = (
         "with a local engine = this machine's.",
         "",
     ),
-    _k("appBaseImage", "string", "Passed to the app build as BASE_IMAGE.", "python:3.13-slim"),
+    _k(
+        "appBaseImage",
+        "string",
+        "Passed to the app build as BASE_IMAGE. "
+        "Default: python:3.13-slim (python), node:20-slim (nextjs).",
+    ),
     _k("appBuildArgs", "array", 'Extra build args as ["NAME=value", ...].', "[]"),
     _k("appCacheFrom", "array", "Images to use as build cache sources.", "[]"),
     _k(
@@ -134,9 +148,9 @@ KEYS: tuple[Key, ...] = (
     _k(
         "appHealthcheckCommand",
         "array",
-        "App healthcheck command in exec form. Default: a Python one-liner that GETs "
-        "http://127.0.0.1:<appPort><healthPath> (slim images have no curl/wget); "
-        "for a Node image use node -e with fetch (README).",
+        "App healthcheck command in exec form. Default: a one-liner in the template's "
+        "runtime (python -c / node -e) that GETs http://127.0.0.1:<appPort><healthPath> "
+        "(slim images have no curl/wget).",
         "[]",
     ),
     _k("healthInterval", "string", "App healthcheck interval.", "30s"),

@@ -59,11 +59,18 @@ def healthcheck(
 def container_options(
     parent: pulumi.Resource, depends_on: Sequence[pulumi.Resource] = ()
 ) -> pulumi.ResourceOptions:
-    """Named containers must be deleted before their replacement can take the name."""
+    """Named containers must be deleted before their replacement can take the name.
+
+    `healthcheck` and `tmpfs` are not ForceNew in the provider's schema, yet its update applies
+    only the restart policy and resource limits (kreuzwerker/terraform-provider-docker,
+    internal/provider/resource_docker_container.go schema and
+    resource_docker_container_funcs.go resourceDockerContainerUpdate): without a replace, a
+    change to either would be recorded in state and never reach the engine.
+    """
     return pulumi.ResourceOptions(
         parent=parent,
         delete_before_replace=True,
-        replace_on_changes=["healthcheck"],
+        replace_on_changes=["healthcheck", "tmpfs"],
         depends_on=list(depends_on),
     )
 

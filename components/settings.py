@@ -19,6 +19,7 @@ import pulumi
 from pulumi.runtime import config as runtime_config
 
 from components import validation as v
+from components.app_templates import TEMPLATES, AppTemplate
 from components.config_schema import BY_NAME, ENVIRONMENTS, NAMESPACE, Environment
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -393,10 +394,11 @@ def unknown_keys(keys: Iterable[str]) -> list[str]:
     return problems
 
 
-def _inside(r: _Reader, key: str, base: Path, what: str, *, kind: Callable[[Path], bool]) -> Path:
-    """`base / <value of key>`, which must stay inside `base` (no absolute path, no `..`
-    out of it) and be a `what` there; otherwise one problem naming `key`."""
-    raw = r.text(key)
+def _inside(
+    r: _Reader, key: str, raw: str, base: Path, what: str, *, kind: Callable[[Path], bool]
+) -> Path:
+    """`base / raw` (the value of key), which must stay inside `base` (no absolute path, no
+    `..` out of it) and be a `what` there; otherwise one problem naming `key`."""
     path = (base / raw).resolve()
     if not path.is_relative_to(base) or path == base:
         r.problem(key, raw, f"{what} inside appContext (a relative path that stays inside it)")
@@ -413,9 +415,14 @@ def _lifecycle(r: _Reader, mode: str, context: Path | None) -> LifecycleSettings
     if context is None:
         return LifecycleSettings(mode, Path(migrations_raw), Path(seed_raw))
     migrations = _inside(
-        r, "migrationsDir", context, "a folder of Prisma migrations", kind=Path.is_dir
+        r,
+        "migrationsDir",
+        migrations_raw,
+        context,
+        "a folder of Prisma migrations",
+        kind=Path.is_dir,
     )
-    seed = _inside(r, "seedFile", context, "the seed data file", kind=Path.is_file)
+    seed = _inside(r, "seedFile", seed_raw, context, "the seed data file", kind=Path.is_file)
     return LifecycleSettings(mode=mode, migrations_dir=migrations, seed_file=seed)
 
 
@@ -464,25 +471,61 @@ PROGRAM_OWNED_ENV: dict[str, str] = {
 }
 
 
-def _app_context(r: _Reader) -> tuple[str, Path, Path | None]:
+def _template(r: _Reader) -> AppTemplate:
+    return r.parsed(
+        "appTemplate", lambda s: TEMPLATES[v.parse_choice(s, tuple(TEMPLATES))], TEMPLATES["python"]
+    )
+
+
+def _app_context(r: _Reader, template: AppTemplate) -> tuple[str, Path, Path | None]:
     """(raw, resolved, the context when usable else None). A context holding none of the
-    app's files (no Dockerfile, no migrations, no seed) is the one thing wrong: reported on
-    appContext alone rather than as three missing files."""
+    app's files (no Dockerfile of its own, no migrations, no seed) is the one thing wrong:
+    reported on appContext alone rather than as three missing files. The files the template
+    needs there (package.json, ...) are checked too, on appContext."""
     raw = r.text("appContext")
     context = (PROJECT_DIR / raw).resolve()
-    allowed = "a directory (relative to the project) holding the app, its Dockerfile and prisma/"
+    own_dockerfile = template.own_dockerfile(r.raw("appDockerfile"))
+    allowed = "a directory (relative to the project) holding the app, " + (
+        "its Dockerfile and prisma/" if own_dockerfile else "its package files and prisma/"
+    )
     if not raw or not context.is_dir():
         r.problem("appContext", raw, allowed)
         return raw, context, None
-    expected = [r.raw("appDockerfile"), r.raw("migrationsDir"), r.raw("seedFile")]
-    if not any(name and (context / name).exists() for name in expected):
+    expected = [n for n in (own_dockerfile, r.raw("migrationsDir"), r.raw("seedFile")) if n]
+    if not any((context / name).exists() for name in expected):
+        r.problem("appContext", raw, f"{allowed} ({context} has none of {', '.join(expected)})")
+        return raw, context, None
+    missing = [f for f in template.required_files if not (context / f).is_file()]
+    if missing:
         r.problem(
             "appContext",
             raw,
-            f"{allowed} ({context} has none of {', '.join(str(n) for n in expected)})",
+            f"an app with {', '.join(template.required_files)} for appTemplate "
+            f"{template.name} (missing: {', '.join(missing)})",
         )
-        return raw, context, None
     return raw, context, context
+
+
+def _dockerfile(
+    r: _Reader, template: AppTemplate, context_raw: str, context: Path, usable: Path | None
+) -> tuple[Path, bool]:
+    """(the effective Dockerfile, whether it can be read for appTarget's stages).
+
+    An explicit appDockerfile, or the python template's Dockerfile, is the app's own and
+    must stay inside appContext. A template's shipped Dockerfile (templates/nextjs/) lies
+    outside it by design: pulumi-docker sends a Dockerfile from outside the context along
+    with it (see components/app_templates.py)."""
+    name = template.own_dockerfile(r.raw("appDockerfile"))
+    if name is None and template.dockerfile is not None:
+        return template.dockerfile, True
+    name = name or ""
+    if usable is None:
+        return (context / name).resolve(), False
+    known_problems = len(r.problems)
+    path = _inside(
+        r, "appDockerfile", name, usable, f"a Dockerfile in {context_raw}", kind=Path.is_file
+    )
+    return path, len(r.problems) == known_problems
 
 
 def _target(r: _Reader, dockerfile: Path | None) -> str:
@@ -506,15 +549,9 @@ def _app_env(r: _Reader) -> dict[str, str]:
 
 def _app(r: _Reader, prefix: str, docker_host: str | None) -> tuple[AppSettings, Path | None]:
     """The app's settings, and its build context when usable (the lifecycle's base)."""
-    context_raw, context, usable = _app_context(r)
-    dockerfile_raw = r.text("appDockerfile")
-    dockerfile = (context / dockerfile_raw).resolve()
-    known_problems = len(r.problems)
-    if usable is not None:
-        dockerfile = _inside(
-            r, "appDockerfile", usable, f"a Dockerfile in {context_raw}", kind=Path.is_file
-        )
-    dockerfile_ok = usable is not None and len(r.problems) == known_problems
+    template = _template(r)
+    context_raw, context, usable = _app_context(r, template)
+    dockerfile, dockerfile_ok = _dockerfile(r, template, context_raw, context, usable)
     host_port = r.parsed("appHostPort", v.parse_port, 3000)
     public_url = r.optional("appPublicUrl", v.parse_http_url) or f"http://localhost:{host_port}"
     image_name = r.optional("appImageName", v.parse_image_ref) or f"{prefix}-app:latest"
@@ -526,7 +563,7 @@ def _app(r: _Reader, prefix: str, docker_host: str | None) -> tuple[AppSettings,
             dockerfile=dockerfile,
             target=_target(r, dockerfile if dockerfile_ok else None),
             platform=_build_platform(r, docker_host),
-            base_image=r.parsed("appBaseImage", v.parse_image_ref, ""),
+            base_image=r.optional("appBaseImage", v.parse_image_ref) or template.base_image,
             build_args=r.parsed("appBuildArgs", v.parse_key_values, {}),
             cache_from=tuple(
                 v.parse_image_ref(ref) for ref in r.parsed("appCacheFrom", _image_list, ())
@@ -543,7 +580,7 @@ def _app(r: _Reader, prefix: str, docker_host: str | None) -> tuple[AppSettings,
         health=Healthcheck(
             path=health_path,
             command=r.parsed("appHealthcheckCommand", v.parse_healthcheck_command, ())
-            or default_health_command(port, health_path),
+            or template.probe(port, health_path),
             interval=r.parsed("healthInterval", v.parse_duration, "30s"),
             timeout=r.parsed("healthTimeout", v.parse_duration, "10s"),
             retries=r.integer("healthRetries", 1, 100),
@@ -551,16 +588,6 @@ def _app(r: _Reader, prefix: str, docker_host: str | None) -> tuple[AppSettings,
         ),
     )
     return settings, usable
-
-
-def default_health_command(port: int, path: str) -> tuple[str, ...]:
-    """Exec-form probe for images with Python but no curl/wget (the reference app)."""
-    probe = (
-        "import sys, urllib.request\n"
-        f"r = urllib.request.urlopen('http://127.0.0.1:{port}{path}', timeout=8)\n"
-        "sys.exit(0 if r.status == 200 else 1)"
-    )
-    return ("CMD", "python", "-c", probe)
 
 
 def _image_list(raw: str) -> tuple[str, ...]:

@@ -1,12 +1,22 @@
 """The docker provider's build-context digest, so the harness rebuilds exactly when it would.
 
-pulumi/pulumi-docker provider/provider.go, `Check` → `hashContext(context, dockerfile)`:
-the Dockerfile's bytes (always under the name "Dockerfile"), then every file the
-build context would send — walked with the ignore file's patterns
-(`getIgnorePatterns`: `<dockerfile>.dockerignore` first, else `<context>/.dockerignore`)
-— by relative path, mode and content. The digest becomes the input
-`build.contextDigest`, so `Diff` sees a change (→ `Update`, a rebuild) when a sent
-file changes and nothing otherwise; a moved base image alone never rebuilds.
+pulumi/pulumi-docker v5.1.0 provider/provider.go, `Check` → `hashContext(context,
+dockerfile)` (both paths relative to the project, the plugin's working directory):
+first the Dockerfile's content, hashed by `contextHashAccumulator.hashPath` under the
+fixed name "Dockerfile" with file mode 0 — so neither its name, its place nor its mode
+counts, only its bytes, whether it lies inside the context or outside it (the nextjs
+template's templates/nextjs/Dockerfile); then every file the build context would send,
+walked by `fsutil.Walk` with the ignore file's patterns (`getIgnorePatterns`:
+`<dockerfile>.dockerignore` first, else `<context>/.dockerignore`), by relative path,
+mode and content. A Dockerfile inside the context is hashed a second time by the walk
+unless ignored. The digest becomes the input `build.contextDigest`, so `Diff` sees a
+change (→ `Update`, a rebuild) when the Dockerfile or a sent file changes and nothing
+otherwise; a moved base image alone never rebuilds. The build itself
+(provider/image.go, `dockerBuild`) reads the same ignore file and adds a Dockerfile from
+outside the context to the tarball (`clibuild.AddDockerfileToBuildContext`); the
+harness builds with the docker CLI (BuildKit), which also prefers
+`<dockerfile>.dockerignore`. Symlinks in a context (hashed by their target's path
+upstream) are not emulated: they fail loudly.
 
 The ignore patterns follow moby/patternmatcher (`Pattern.compile`,
 `MatchesOrParentMatches`): `*` and `?` stop at `/`, `**` spans directories, a
@@ -23,8 +33,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
-class UnsupportedPattern(AssertionError):
-    """An ignore pattern the harness cannot evaluate exactly as Docker does."""
+class Unsupported(AssertionError):
+    """A context the harness cannot digest exactly as the provider does (an ignore pattern
+    with escapes, a symlink)."""
 
 
 @dataclass(frozen=True)
@@ -37,7 +48,7 @@ def _compile(line: str) -> _Pattern:
     exclusion = line.startswith("!")
     text = line[1:].strip() if exclusion else line
     if "\\" in text:
-        raise UnsupportedPattern(f"ignore pattern {line!r}: escapes are not supported")
+        raise Unsupported(f"ignore pattern {line!r}: escapes are not supported")
     text = os.path.normpath(text).lstrip("/") if text else text
     out = "^"
     i = 0
@@ -87,8 +98,9 @@ def sent_files(context: Path, dockerfile: Path) -> list[str]:
     """Relative paths of the files `docker build` sends for this context, sorted."""
     patterns = read_patterns(context, dockerfile)
     found: list[str] = []
-    for root, _dirs, files in os.walk(context):
-        for name in files:
+    for root, dirs, files in os.walk(context):
+        linked_dirs = [d for d in dirs if (Path(root) / d).is_symlink()]  # sent as links
+        for name in [*files, *linked_dirs]:
             relative = (Path(root) / name).relative_to(context).as_posix()
             if not excluded(relative, patterns):
                 found.append(relative)
@@ -99,12 +111,15 @@ def digest(context: Path, dockerfile: Path) -> str:
     """The equivalent of the provider's `contextDigest` (equal inputs ⇔ equal digests)."""
     h = hashlib.sha256()
 
-    def add(path: Path, name: str) -> None:
+    def add(path: Path, name: str, mode: int) -> None:
         h.update(name.encode() + b"\0")
-        h.update(oct(path.stat().st_mode).encode() + b"\0")
+        h.update(oct(mode).encode() + b"\0")
         h.update(hashlib.sha256(path.read_bytes()).digest())
 
-    add(dockerfile, "Dockerfile")
+    add(dockerfile, "Dockerfile", 0)
     for relative in sent_files(context, dockerfile):
-        add(context / relative, relative)
+        path = context / relative
+        if path.is_symlink():
+            raise Unsupported(f"{path}: symlinks in a build context are not emulated")
+        add(path, relative, path.stat().st_mode)
     return h.hexdigest()

@@ -35,17 +35,20 @@ Engine (pulumi/pulumi `pkg/resource/deploy/step_generator.go`)
 docker.Container (`internal/provider/resource_docker_container.go` schema,
 `resource_docker_container_funcs.go`):
 - ForceNew (replace): name, image, env, command, entrypoint, user, labels,
-  networks_advanced, ports, volumes, stop_signal, stop_timeout.
+  networks_advanced, ports, volumes, stop_signal, stop_timeout, read_only.
 - In place (`resourceDockerContainerUpdate` → `ContainerUpdate`): restart, memory,
   memory_swap (sent only when set; Memory without MemorySwap above the swap set at
   create is refused by Docker); must_run false → true starts the container.
-- State only (no Docker call): healthcheck (not ForceNew and not in the update list:
-  hence `replace_on_changes=["healthcheck"]`), wait, wait_timeout, destroy_grace_seconds.
-- Create: `ContainerStart`, then with `wait` poll `ContainerInspect` every second
-  until `Health.Status == healthy` or `wait_timeout` — no early stop on unhealthy
-  or exit, no logs: "container failed to be in healthy state"; must_run is not
-  checked. The `Read` that ends Create/refresh sets must_run=false in state for a
-  stopped container (drift the next `up` turns into a start).
+- State only (no Docker call): healthcheck and tmpfs (not ForceNew and not in the
+  update list: hence `replace_on_changes=["healthcheck", "tmpfs"]`), wait, wait_timeout,
+  destroy_grace_seconds.
+- Create (`resourceDockerContainerCreate`): HostConfig.ReadonlyRootfs = read_only,
+  HostConfig.Tmpfs = the tmpfs map as given; `ContainerStart`, then with `wait` poll
+  `ContainerInspect` every second until `Health.Status == healthy` or `wait_timeout`
+  — no early stop on unhealthy or exit, no logs: "container failed to be in healthy
+  state"; must_run is not checked. The `Read` that ends Create/refresh sets
+  must_run=false in state for a stopped container (drift the next `up` turns into
+  a start).
 - Delete: `ContainerStop` with `destroy_grace_seconds` (0 = killed at once), then
   remove; "No such container" is ignored. Update of a vanished container fails.
 - Read: a vanished container is dropped from state.
@@ -608,6 +611,8 @@ class Harness:
         host_config = api.create_host_config(
             port_bindings=bindings or None,
             mounts=mounts or None,
+            read_only=bool(inputs.get("readOnly", False)),
+            tmpfs={str(k): str(v) for k, v in (inputs.get("tmpfs") or {}).items()} or None,
             restart_policy=_restart_policy(inputs),
             mem_limit=int(inputs["memory"]) * MIB if inputs.get("memory") else None,
             memswap_limit=(swap * MIB if swap > 0 else swap) if swap else None,

@@ -47,14 +47,17 @@ CONTAINER_RULES: dict[str, Apply] = {
     "command": Apply.REPLACE, "entrypoints": Apply.REPLACE, "user": Apply.REPLACE,
     "labels": Apply.REPLACE, "networksAdvanced": Apply.REPLACE, "ports": Apply.REPLACE,
     "volumes": Apply.REPLACE, "stopSignal": Apply.REPLACE, "stopTimeout": Apply.REPLACE,
+    "readOnly": Apply.REPLACE,
     "restart": Apply.API, "memory": Apply.API, "memorySwap": Apply.API,
     "mustRun": Apply.START,
     # Not ForceNew and not in the Update function's list: a change is "applied" to state only.
-    "healthcheck": Apply.STATE, "wait": Apply.STATE, "waitTimeout": Apply.STATE,
-    "destroyGraceSeconds": Apply.STATE,
+    "healthcheck": Apply.STATE, "tmpfs": Apply.STATE, "wait": Apply.STATE,
+    "waitTimeout": Apply.STATE, "destroyGraceSeconds": Apply.STATE,
 }  # fmt: skip
+# Schema defaults (`Default:`); an unset TypeMap (tmpfs) reads back as an empty map.
 CONTAINER_DEFAULTS: dict[str, Any] = {
-    "restart": "no", "mustRun": True, "wait": False, "waitTimeout": 60,
+    "restart": "no", "mustRun": True, "wait": False, "waitTimeout": 60, "readOnly": False,
+    "tmpfs": {},
 }  # fmt: skip
 # TypeSet attributes compare as sets (schema.HashString / labelSchema), lists keep their order.
 CONTAINER_SETS = {"envs", "labels", "networksAdvanced", "volumes"}

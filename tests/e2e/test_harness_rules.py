@@ -32,6 +32,7 @@ from tests.support import images
 from tests.support.program import ProgramRun, Resource
 
 pytestmark = pytest.mark.e2e
+TMP = "/tmp"  # noqa: S108 - a path inside test containers, never used here
 
 
 def recorded(
@@ -101,6 +102,11 @@ CONTAINER_INPUTS: dict[str, Any] = {
         ({"healthcheck": {"tests": ["CMD", "false"]}}, ["healthcheck"], ("healthcheck",),
          ("healthcheck",)),
         ({"wait": True}, [], ("wait",), ()),
+        ({"readOnly": True}, [], ("readOnly",), ("readOnly",)),
+        ({"readOnly": False}, [], (), ()),  # the schema's default
+        ({"tmpfs": {TMP: "size=1m"}}, [], ("tmpfs",), ()),
+        ({"tmpfs": {TMP: "size=1m"}}, ["tmpfs"], ("tmpfs",), ("tmpfs",)),
+        ({"tmpfs": {}}, [], (), ()),  # an empty map is an unset one
     ],
 )  # fmt: skip
 def test_container_diffs_follow_the_provider_schema(
@@ -132,6 +138,32 @@ def test_ignore_patterns_follow_docker(tmp_path: Path) -> None:
     assert build_context.digest(tmp_path, tmp_path / "Dockerfile") == before
     (tmp_path / "keep" / "a.py").write_text("sent change")
     assert build_context.digest(tmp_path, tmp_path / "Dockerfile") != before
+
+
+def test_a_dockerfile_outside_the_context_counts_by_its_bytes_with_its_own_ignore_file(
+    tmp_path: Path,
+) -> None:
+    """As the nextjs template: templates/nextjs/Dockerfile (+ .dockerignore) for appContext."""
+    context, shipped = tmp_path / "app", tmp_path / "templates" / "Dockerfile"
+    for path, text in (
+        (context / "page.ts", "page"),
+        (context / "node_modules" / "x.js", "dep"),
+        (context / ".dockerignore", "page.ts\n"),
+        (shipped, "FROM scratch\n"),
+        (Path(f"{shipped}.dockerignore"), "node_modules\n"),
+    ):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    # <Dockerfile>.dockerignore wins: the context's own ignore file is not read.
+    assert build_context.sent_files(context, shipped) == [".dockerignore", "page.ts"]
+    before = build_context.digest(context, shipped)
+    (context / "node_modules" / "x.js").write_text("ignored change")
+    shipped.chmod(0o600)  # hashed with mode 0: only its bytes count
+    renamed = shipped.rename(shipped.with_name("other.Dockerfile"))
+    Path(f"{shipped}.dockerignore").rename(f"{renamed}.dockerignore")
+    assert build_context.digest(context, renamed) == before
+    renamed.write_text("FROM scratch\nUSER 1001\n")
+    assert build_context.digest(context, renamed) != before
 
 
 # ---------------------------------------------------------------- on the engine
@@ -176,6 +208,26 @@ def test_unmapped_input_fails_and_cleanup_removes_everything(harness: Harness) -
     assert harness.client.networks.list(filters=flt)
     harness.cleanup()
     assert not harness.client.networks.list(filters=flt)
+
+
+def test_read_only_root_and_tmpfs_are_created_and_a_tmpfs_change_needs_replace_on_changes(
+    harness: Harness,
+) -> None:
+    def tmpfs(size: str, **opts: Any) -> Resource:
+        c = sleeper(harness, readOnly=True, tmpfs={TMP: f"size={size}"})
+        # As the program's containers: a fixed name, so delete before replace.
+        return dataclasses.replace(
+            c, delete_before_replace=True, delete_before_replace_defined=True, **opts
+        )
+
+    harness.up(run_of(tmpfs("1m")))
+    host = harness.container("c").attrs["HostConfig"]
+    assert (host["ReadonlyRootfs"], host["Tmpfs"]) == (True, {TMP: "size=1m"})
+    assert harness.up(run_of(tmpfs("2m"))).updated == ["Container/c"]  # state only
+    assert harness.container("c").attrs["HostConfig"]["Tmpfs"] == {TMP: "size=1m"}
+    listed = tmpfs("3m", replace_on_changes=["tmpfs"])
+    assert harness.up(run_of(listed)).replaced == ["Container/c"]
+    assert harness.container("c").attrs["HostConfig"]["Tmpfs"] == {TMP: "size=3m"}
 
 
 def test_up_does_not_refresh_a_container_removed_by_hand(harness: Harness) -> None:

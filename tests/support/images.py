@@ -9,5 +9,6 @@ import os
 POSTGRES = os.environ.get("ESCALAFIN_POSTGRES_IMAGE", "postgres:17-alpine")
 REDIS = os.environ.get("ESCALAFIN_REDIS_IMAGE", "redis:7-alpine")
 PYTHON = os.environ.get("ESCALAFIN_PYTHON_IMAGE", "python:3.13-slim")
+NODE = os.environ.get("ESCALAFIN_NODE_IMAGE", "node:20-slim")
 S3 = os.environ.get("ESCALAFIN_S3_IMAGE", "versity/versitygw:v1.7.0")
 DOCKER_CLI = os.environ.get("ESCALAFIN_DOCKER_CLI", "docker")

@@ -155,7 +155,7 @@ def test_healthchecks_present_with_right_commands(run: ProgramRun) -> None:
     for container in run.of_type(CONTAINER):
         hc = container.inputs.get("healthcheck")
         assert hc and hc["tests"], f"{container.name} has no healthcheck"
-        assert container.replace_on_changes == ["healthcheck"]
+        assert container.replace_on_changes == ["healthcheck", "tmpfs"]
         for key in ("interval", "timeout", "startPeriod"):
             assert re.fullmatch(r"(\d+h)?(\d+m)?\d+(\.\d+)?s|\d+ms", hc[key]), hc[key]
     pg = run.one(CONTAINER, "postgres").inputs["healthcheck"]["tests"]

@@ -81,6 +81,7 @@ def error_for(stack: str = "dev", **overrides: str | None) -> str:
         ("appTarget", "production", "a stage of the Dockerfile: "),
         ("appHealthcheckCommand", '["curl", "-f", "http://x"]', 'starting with "CMD"'),
         ("appHealthcheckCommand", '["CMD-SHELL", "a", "b"]', '["CMD-SHELL", "shell command"]'),
+        ("appTemplate", "rails", "one of python, nextjs"),
     ],
 )
 def test_bad_value_names_key_value_and_allowed(key: str, value: str, allowed: str) -> None:
