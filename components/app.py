@@ -1,8 +1,9 @@
-"""The app container: wired to PostgreSQL and Redis, published, health-checked.
+"""The app container: wired to PostgreSQL and Redis, published, health-checked, read-only.
 
 It is declared after the lifecycle resources (migrations, seed) and the
-database and cache containers, all created with wait=True, so it only ever
-starts against a healthy, migrated database.
+database and cache health gates, so it only ever starts against a healthy,
+migrated database; its own gate fails `up` (now and on every later `up`) while
+it is unhealthy.
 """
 
 from __future__ import annotations
@@ -13,11 +14,20 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_docker as docker
 
-from components.containers import container_options, data_volume, env_list, healthcheck, labels
+from components.containers import (
+    container_options,
+    data_volume,
+    env_list,
+    health_gate,
+    healthcheck,
+    labels,
+)
 from components.settings import AppSettings, Integration
 
 APP_USER = "1001:1001"
 CACHE_PATH = "/app/.next/cache"
+# The root filesystem is read-only: the app writes only to its cache volume and to /tmp.
+TMPFS = {"/tmp": "rw,noexec,nosuid,nodev,size=64m"}  # noqa: S108 - a private tmpfs, not the host's
 
 
 @dataclass(frozen=True)
@@ -35,10 +45,13 @@ class AppServiceArgs:
     public_network: pulumi.Input[str]
     protect_data: bool
     depends_on: Sequence[pulumi.Resource] = ()
+    docker_host: str | None = None
 
 
 class AppService(pulumi.ComponentResource):
     container: docker.Container
+    ready: pulumi.Resource
+    """Its HealthGate."""
     cache_volume: docker.Volume
     url: str
     health_url: str
@@ -76,6 +89,8 @@ class AppService(pulumi.ComponentResource):
             name=f"{args.name_prefix}-app",
             image=args.image,
             user=APP_USER,
+            read_only=True,
+            tmpfs=TMPFS,
             envs=env_list(plain, secret),
             volumes=[
                 docker.ContainerVolumeArgs(
@@ -98,11 +113,13 @@ class AppService(pulumi.ComponentResource):
             ),
             restart=args.restart_policy,
             memory=s.memory_mb,
+            memory_swap=s.memory_mb,
             stop_timeout=30,
             labels=labels(args.name_prefix, "app"),
-            wait=True,
-            wait_timeout=300,
             opts=container_options(self, args.depends_on),
+        )
+        self.ready = health_gate(
+            self.container, "app-health", docker_host=args.docker_host, timeout_s=300, parent=self
         )
         self.url = s.public_url
         self.health_url = s.health_url

@@ -91,19 +91,35 @@ KEYS: tuple[Key, ...] = (
     # --- app build
     _k("appContext", "string", "Build context of the app image, relative to the project.", "app"),
     _k(
+        "appTemplate",
+        "string",
+        "What builds and probes the app: python (the Dockerfile in appContext; a Python "
+        "healthcheck) or nextjs (the project's Next.js standalone Dockerfile, "
+        "templates/nextjs/, with the Next.js app in appContext as context; a Node.js "
+        "healthcheck).",
+        "python",
+    ),
+    _k(
         "appDockerfile",
         "string",
-        "Dockerfile of the app image, relative to appContext.",
-        "Dockerfile",
+        "Dockerfile of the app image, relative to appContext. "
+        "Default: Dockerfile (python), templates/nextjs/Dockerfile of the project (nextjs).",
     ),
     _k("appTarget", "string", "Multi-stage target of the app image.", "runner"),
     _k(
         "appPlatform",
         "string",
-        "Build platform such as linux/amd64; empty = the Docker host's.",
+        "Platform of the Docker host (linux/amd64, linux/arm64, ...): the app and ops images "
+        "are built for it. Required when the Docker host is remote (ssh:// or tcp://); empty "
+        "with a local engine = this machine's.",
         "",
     ),
-    _k("appBaseImage", "string", "Passed to the app build as BASE_IMAGE.", "python:3.13-slim"),
+    _k(
+        "appBaseImage",
+        "string",
+        "Passed to the app build as BASE_IMAGE. "
+        "Default: python:3.13-slim (python), node:20-slim (nextjs).",
+    ),
     _k("appBuildArgs", "array", 'Extra build args as ["NAME=value", ...].', "[]"),
     _k("appCacheFrom", "array", "Images to use as build cache sources.", "[]"),
     _k(
@@ -138,9 +154,9 @@ KEYS: tuple[Key, ...] = (
     _k(
         "appHealthcheckCommand",
         "array",
-        "App healthcheck command in exec form. Default: a Python one-liner that GETs "
-        "http://127.0.0.1:<appPort><healthPath> (slim images have no curl/wget); "
-        "for a Node image use node -e with fetch (README).",
+        "App healthcheck command in exec form. Default: a one-liner in the template's "
+        "runtime (python -c / node -e) that GETs http://127.0.0.1:<appPort><healthPath> "
+        "(slim images have no curl/wget).",
         "[]",
     ),
     _k("healthInterval", "string", "App healthcheck interval.", "30s"),
@@ -245,21 +261,14 @@ KEYS: tuple[Key, ...] = (
     _k(
         "backupStoreImage",
         "string",
-        "Image of the embedded S3-compatible store.",
-        "minio/minio:latest",
-    ),
-    _k(
-        "backupStorePort",
-        "integer",
-        "Host port (127.0.0.1 only) of the embedded store, for the AWS provider that creates "
-        "the bucket.",
-        "9000",
+        "Image of the embedded S3-compatible store (Versity S3 Gateway), pinned by version.",
+        "versity/versitygw:v1.7.0",
     ),
     _k(
         "backupS3AccessKeyId",
         "string",
-        "Access key id the backup agent uploads with (secret). "
-        "Default: the stack creates an IAM user limited to the bucket.",
+        "Access key id the backup agent uploads with (secret). Default: aws: the stack "
+        "creates an IAM user limited to the bucket; embedded: generated root keys of the store.",
         secret=True,
     ),
     _k(

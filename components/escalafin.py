@@ -69,51 +69,60 @@ class EscalaFin(pulumi.ComponentResource):
             ),
             child,
         )
-        image = AppImage("app-image", AppImageArgs(s.app.build), child)
+        image = AppImage("app-image", AppImageArgs(s.app.build, s.docker_host), child)
         ops_image = OpsImage(
             "ops-image",
-            OpsImageArgs(s.name_prefix, s.ops_base_image, s.database.major),
+            OpsImageArgs(
+                s.name_prefix,
+                s.ops_base_image,
+                s.database.major,
+                s.app.build.platform,
+                s.docker_host,
+            ),
             child,
         )
 
-        # The backup bucket (AWS, or the embedded store in dev): the database archives into it.
+        # The backup bucket (the embedded store in dev, AWS otherwise): the database archives
+        # into it, so it comes first.
         b = s.backup
-        store = (
-            EmbeddedObjectStore(
+        store: EmbeddedObjectStore | None = None
+        if b.store == "embedded":
+            store = EmbeddedObjectStore(
                 "objectstore",
                 EmbeddedObjectStoreArgs(
                     image=b.store_image,
                     name_prefix=s.name_prefix,
                     restart_policy=s.restart_policy,
                     internal_network=networks.internal.name,
-                    publish_network=networks.public.name,
-                    host_port=b.store_port,
+                    internal_network_name=networks.internal_name,
                     access_key=_required(credentials.store_access_key),
                     secret_key=_required(credentials.store_secret_key),
                     region=b.region,
+                    bucket=b.bucket_name,
+                    ops_image=ops_image.image_name,
+                    ops_image_resource=ops_image.image,
+                    docker_host=s.docker_host,
                 ),
                 child,
             )
-            if b.store == "embedded"
-            else None
-        )
-        bucket = BackupBucket(
-            "backup-bucket",
-            BackupBucketArgs(
-                settings=b,
-                hardened=store is None,
-                protect=s.is_prod,
-                create_credentials=store is None and b.access_key_id is None,
-                provider=store.provider if store else None,
-            ),
-            child,
-        )
-        s3_key_id = _required(
-            credentials.store_access_key or b.access_key_id or bucket.access_key_id
-        )
-        s3_secret = _required(
-            credentials.store_secret_key or b.secret_access_key or bucket.secret_access_key
-        )
+            bucket_ready: pulumi.Resource = store.bucket
+            self.backup_bucket = pulumi.Output.from_input(b.bucket_name)
+            endpoint: str | None = store.endpoint_in_network
+            s3_key_id = _required(credentials.store_access_key)
+            s3_secret = _required(credentials.store_secret_key)
+        else:
+            bucket = BackupBucket(
+                "backup-bucket",
+                BackupBucketArgs(
+                    settings=b, protect=s.is_prod, create_credentials=b.access_key_id is None
+                ),
+                child,
+            )
+            bucket_ready = bucket.bucket
+            self.backup_bucket = bucket.name
+            endpoint = None
+            s3_key_id = _required(b.access_key_id or bucket.access_key_id)
+            s3_secret = _required(b.secret_access_key or bucket.secret_access_key)
         archiving = (
             ContinuousArchiving(
                 "archiving",
@@ -123,12 +132,12 @@ class EscalaFin(pulumi.ComponentResource):
                     name_prefix=s.name_prefix,
                     restart_policy=s.restart_policy,
                     postgres_image=s.database.image,
+                    platform=s.app.build.platform,
+                    docker_host=s.docker_host,
                     database_user=s.database.user,
                     internal_network=networks.internal.name,
                     egress_network=networks.egress.name if networks.egress else None,
-                    store_upstream=store.endpoint_in_network.removeprefix("http://")
-                    if store
-                    else None,
+                    store_upstream=store.upstream if store else None,
                     s3_access_key_id=s3_key_id,
                     s3_secret_access_key=s3_secret,
                 ),
@@ -148,6 +157,7 @@ class EscalaFin(pulumi.ComponentResource):
                 internal_network=networks.internal.name,
                 admin_network=networks.admin.name if networks.admin else None,
                 protect_data=s.is_prod,
+                docker_host=s.docker_host,
                 archiving=archiving.database if archiving else None,
             ),
             child,
@@ -167,6 +177,7 @@ class EscalaFin(pulumi.ComponentResource):
                     ca_pem=archiving.pki.ca_cert_pem,
                     cert_pem=archiving.server_leaf.cert_pem,
                     key_pem=archiving.server_leaf.key_pem,
+                    docker_host=s.docker_host,
                     depends_on=[database.container],
                 ),
                 child,
@@ -183,6 +194,7 @@ class EscalaFin(pulumi.ComponentResource):
                 password=credentials.redis_password,
                 internal_network=networks.internal.name,
                 protect_data=s.is_prod,
+                docker_host=s.docker_host,
             ),
             child,
         )
@@ -215,7 +227,8 @@ class EscalaFin(pulumi.ComponentResource):
                 internal_network=networks.internal.name,
                 public_network=networks.public.name,
                 protect_data=s.is_prod,
-                depends_on=[database.container, cache.container, lifecycle.seed],
+                depends_on=[database.ready, cache.ready, lifecycle.seed],
+                docker_host=s.docker_host,
             ),
             child,
         )
@@ -230,25 +243,26 @@ class EscalaFin(pulumi.ComponentResource):
                 internal_network=networks.internal.name,
                 database_url=database.internal_url,
                 backups_volume=database.backups_volume.name,
-                s3_endpoint_url=store.endpoint_in_network if store else None,
+                s3_endpoint_url=endpoint,
                 s3_access_key_id=s3_key_id,
                 s3_secret_access_key=s3_secret,
+                docker_host=s.docker_host,
                 depends_on=[
-                    bucket.bucket,
+                    bucket_ready,
                     lifecycle.migrations,
-                    *([backup_server.container] if backup_server else []),
+                    *(archiving.ready if archiving else []),
+                    *([backup_server.ready] if backup_server else []),
                 ],
                 archiving_env=archiving.agent_env if archiving else {},
                 archiving_secret_env=archiving.agent_secret_env if archiving else {},
                 extra_networks=[networks.egress.name] if networks.egress else [],
             ),
-            pulumi.ResourceOptions(parent=self),
+            child,
         )
 
         self.app_url = app.url
         self.health_url = app.health_url
         self.image_digest = image.repo_digest
-        self.backup_bucket = bucket.name
         self.backup_agent_container = agent.container_name
         self.app_container = app.container.name
         self.database_admin_endpoint = database.admin_endpoint

@@ -8,6 +8,8 @@ half a deployment. Secret values are never echoed; only their keys are named.
 
 from __future__ import annotations
 
+import os
+import platform
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,9 +19,19 @@ import pulumi
 from pulumi.runtime import config as runtime_config
 
 from components import validation as v
+from components.app_templates import TEMPLATES, AppTemplate
 from components.config_schema import BY_NAME, ENVIRONMENTS, NAMESPACE, Environment
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+def project_relative(path: Path) -> str:
+    """`path` relative to the project directory, the working directory of `pulumi`,
+    its providers and the dynamic provider host: what may go into state. An absolute
+    path of the machine that ran `pulumi` would make another checkout see a change."""
+    return Path(os.path.relpath(path, PROJECT_DIR)).as_posix()
+
+
 T = TypeVar("T")
 
 
@@ -86,7 +98,8 @@ class AppBuild:
     context: Path
     dockerfile: Path
     target: str
-    platform: str | None
+    platform: str
+    """The Docker host's platform; the ops image is built for it too."""
     base_image: str
     build_args: Mapping[str, str]
     cache_from: tuple[str, ...]
@@ -160,7 +173,6 @@ class BackupSettings:
     region: str
     store: str  # "aws" | "embedded"
     store_image: str
-    store_port: int
     access_key_id: pulumi.Output[str] | None
     secret_access_key: pulumi.Output[str] | None
 
@@ -312,7 +324,9 @@ def load(
         "unless-stopped",
     )
 
-    app, context = _app(r, prefix)
+    # The docker provider falls back to DOCKER_HOST when docker:host is unset.
+    effective_host = docker_host or os.environ.get("DOCKER_HOST")
+    app, context = _app(r, prefix, effective_host)
     database = _database(r)
     cache = CacheSettings(
         image=r.parsed("redisImage", v.parse_image_ref, ""),
@@ -361,8 +375,6 @@ def _published_ports(r: _Reader, s: Settings) -> None:
     ports = {"appHostPort": s.app.host_port}
     if s.database.admin_endpoint is not None:
         ports["databaseAdminPort"] = s.database.admin_endpoint.port
-    if s.backup.store == "embedded":
-        ports["backupStorePort"] = s.backup.store_port
     seen: dict[int, str] = {}
     for key, port in ports.items():
         if port in seen:
@@ -398,10 +410,11 @@ def unknown_keys(keys: Iterable[str]) -> list[str]:
     return problems
 
 
-def _inside(r: _Reader, key: str, base: Path, what: str, *, kind: Callable[[Path], bool]) -> Path:
-    """`base / <value of key>`, which must stay inside `base` (no absolute path, no `..`
-    out of it) and be a `what` there; otherwise one problem naming `key`."""
-    raw = r.text(key)
+def _inside(
+    r: _Reader, key: str, raw: str, base: Path, what: str, *, kind: Callable[[Path], bool]
+) -> Path:
+    """`base / raw` (the value of key), which must stay inside `base` (no absolute path, no
+    `..` out of it) and be a `what` there; otherwise one problem naming `key`."""
     path = (base / raw).resolve()
     if not path.is_relative_to(base) or path == base:
         r.problem(key, raw, f"{what} inside appContext (a relative path that stays inside it)")
@@ -418,10 +431,45 @@ def _lifecycle(r: _Reader, mode: str, context: Path | None) -> LifecycleSettings
     if context is None:
         return LifecycleSettings(mode, Path(migrations_raw), Path(seed_raw))
     migrations = _inside(
-        r, "migrationsDir", context, "a folder of Prisma migrations", kind=Path.is_dir
+        r,
+        "migrationsDir",
+        migrations_raw,
+        context,
+        "a folder of Prisma migrations",
+        kind=Path.is_dir,
     )
-    seed = _inside(r, "seedFile", context, "the seed data file", kind=Path.is_file)
+    seed = _inside(r, "seedFile", seed_raw, context, "the seed data file", kind=Path.is_file)
     return LifecycleSettings(mode=mode, migrations_dir=migrations, seed_file=seed)
+
+
+def _build_platform(r: _Reader, docker_host: str | None) -> str:
+    """appPlatform, else this machine's platform when the engine is local (it is the same CPU).
+
+    Without an explicit platform the docker provider builds for the CPU of the machine
+    running `pulumi`, which is wrong for a remote host of another architecture, so a
+    remote host requires it in the stack file.
+    """
+    explicit = r.optional("appPlatform", v.parse_platform)
+    if explicit:
+        return explicit
+    if v.is_remote_docker_host(docker_host):
+        r.problem(
+            "appPlatform",
+            "",
+            f"the remote Docker host's platform (one of {', '.join(v.PLATFORMS)}) in the stack "
+            f"file: the Docker host {docker_host} is remote, so this machine's CPU says nothing",
+        )
+        return v.PLATFORMS[0]
+    local = v.machine_platform(platform.machine())
+    if local is None:
+        r.problem(
+            "appPlatform",
+            "",
+            f"one of {', '.join(v.PLATFORMS)} (set it: this machine's "
+            f"CPU {platform.machine()!r} has no Docker platform name)",
+        )
+        return v.PLATFORMS[0]
+    return local
 
 
 # Variables the program sets in the app container, and the key that sets each; appEnv must
@@ -439,25 +487,61 @@ PROGRAM_OWNED_ENV: dict[str, str] = {
 }
 
 
-def _app_context(r: _Reader) -> tuple[str, Path, Path | None]:
+def _template(r: _Reader) -> AppTemplate:
+    return r.parsed(
+        "appTemplate", lambda s: TEMPLATES[v.parse_choice(s, tuple(TEMPLATES))], TEMPLATES["python"]
+    )
+
+
+def _app_context(r: _Reader, template: AppTemplate) -> tuple[str, Path, Path | None]:
     """(raw, resolved, the context when usable else None). A context holding none of the
-    app's files (no Dockerfile, no migrations, no seed) is the one thing wrong: reported on
-    appContext alone rather than as three missing files."""
+    app's files (no Dockerfile of its own, no migrations, no seed) is the one thing wrong:
+    reported on appContext alone rather than as three missing files. The files the template
+    needs there (package.json, ...) are checked too, on appContext."""
     raw = r.text("appContext")
     context = (PROJECT_DIR / raw).resolve()
-    allowed = "a directory (relative to the project) holding the app, its Dockerfile and prisma/"
+    own_dockerfile = template.own_dockerfile(r.raw("appDockerfile"))
+    allowed = "a directory (relative to the project) holding the app, " + (
+        "its Dockerfile and prisma/" if own_dockerfile else "its package files and prisma/"
+    )
     if not raw or not context.is_dir():
         r.problem("appContext", raw, allowed)
         return raw, context, None
-    expected = [r.raw("appDockerfile"), r.raw("migrationsDir"), r.raw("seedFile")]
-    if not any(name and (context / name).exists() for name in expected):
+    expected = [n for n in (own_dockerfile, r.raw("migrationsDir"), r.raw("seedFile")) if n]
+    if not any((context / name).exists() for name in expected):
+        r.problem("appContext", raw, f"{allowed} ({context} has none of {', '.join(expected)})")
+        return raw, context, None
+    missing = [f for f in template.required_files if not (context / f).is_file()]
+    if missing:
         r.problem(
             "appContext",
             raw,
-            f"{allowed} ({context} has none of {', '.join(str(n) for n in expected)})",
+            f"an app with {', '.join(template.required_files)} for appTemplate "
+            f"{template.name} (missing: {', '.join(missing)})",
         )
-        return raw, context, None
     return raw, context, context
+
+
+def _dockerfile(
+    r: _Reader, template: AppTemplate, context_raw: str, context: Path, usable: Path | None
+) -> tuple[Path, bool]:
+    """(the effective Dockerfile, whether it can be read for appTarget's stages).
+
+    An explicit appDockerfile, or the python template's Dockerfile, is the app's own and
+    must stay inside appContext. A template's shipped Dockerfile (templates/nextjs/) lies
+    outside it by design: pulumi-docker sends a Dockerfile from outside the context along
+    with it (see components/app_templates.py)."""
+    name = template.own_dockerfile(r.raw("appDockerfile"))
+    if name is None and template.dockerfile is not None:
+        return template.dockerfile, True
+    name = name or ""
+    if usable is None:
+        return (context / name).resolve(), False
+    known_problems = len(r.problems)
+    path = _inside(
+        r, "appDockerfile", name, usable, f"a Dockerfile in {context_raw}", kind=Path.is_file
+    )
+    return path, len(r.problems) == known_problems
 
 
 def _target(r: _Reader, dockerfile: Path | None) -> str:
@@ -479,17 +563,11 @@ def _app_env(r: _Reader) -> dict[str, str]:
     return extra
 
 
-def _app(r: _Reader, prefix: str) -> tuple[AppSettings, Path | None]:
+def _app(r: _Reader, prefix: str, docker_host: str | None) -> tuple[AppSettings, Path | None]:
     """The app's settings, and its build context when usable (the lifecycle's base)."""
-    context_raw, context, usable = _app_context(r)
-    dockerfile_raw = r.text("appDockerfile")
-    dockerfile = (context / dockerfile_raw).resolve()
-    known_problems = len(r.problems)
-    if usable is not None:
-        dockerfile = _inside(
-            r, "appDockerfile", usable, f"a Dockerfile in {context_raw}", kind=Path.is_file
-        )
-    dockerfile_ok = usable is not None and len(r.problems) == known_problems
+    template = _template(r)
+    context_raw, context, usable = _app_context(r, template)
+    dockerfile, dockerfile_ok = _dockerfile(r, template, context_raw, context, usable)
     host_port = r.parsed("appHostPort", v.parse_port, 3000)
     public_url = r.optional("appPublicUrl", v.parse_http_url) or f"http://localhost:{host_port}"
     image_name = r.optional("appImageName", v.parse_image_ref) or f"{prefix}-app:latest"
@@ -500,8 +578,8 @@ def _app(r: _Reader, prefix: str) -> tuple[AppSettings, Path | None]:
             context=context,
             dockerfile=dockerfile,
             target=_target(r, dockerfile if dockerfile_ok else None),
-            platform=r.raw("appPlatform") or None,
-            base_image=r.parsed("appBaseImage", v.parse_image_ref, ""),
+            platform=_build_platform(r, docker_host),
+            base_image=r.optional("appBaseImage", v.parse_image_ref) or template.base_image,
             build_args=r.parsed("appBuildArgs", v.parse_key_values, {}),
             cache_from=tuple(
                 v.parse_image_ref(ref) for ref in r.parsed("appCacheFrom", _image_list, ())
@@ -518,7 +596,7 @@ def _app(r: _Reader, prefix: str) -> tuple[AppSettings, Path | None]:
         health=Healthcheck(
             path=health_path,
             command=r.parsed("appHealthcheckCommand", v.parse_healthcheck_command, ())
-            or default_health_command(port, health_path),
+            or template.probe(port, health_path),
             interval=r.parsed("healthInterval", v.parse_duration, "30s"),
             timeout=r.parsed("healthTimeout", v.parse_duration, "10s"),
             retries=r.integer("healthRetries", 1, 100),
@@ -526,16 +604,6 @@ def _app(r: _Reader, prefix: str) -> tuple[AppSettings, Path | None]:
         ),
     )
     return settings, usable
-
-
-def default_health_command(port: int, path: str) -> tuple[str, ...]:
-    """Exec-form probe for images with Python but no curl/wget (the reference app)."""
-    probe = (
-        "import sys, urllib.request\n"
-        f"r = urllib.request.urlopen('http://127.0.0.1:{port}{path}', timeout=8)\n"
-        "sys.exit(0 if r.status == 200 else 1)"
-    )
-    return ("CMD", "python", "-c", probe)
 
 
 def _image_list(raw: str) -> tuple[str, ...]:
@@ -686,7 +754,6 @@ def _backup(r: _Reader, prefix: str, environment: Environment) -> BackupSettings
         region=r.parsed("backupS3Region", v.parse_aws_region, "us-east-1"),
         store=store,
         store_image=r.parsed("backupStoreImage", v.parse_image_ref, ""),
-        store_port=r.parsed("backupStorePort", v.parse_port, 9000),
         access_key_id=access_key,
         secret_access_key=secret_key,
     )

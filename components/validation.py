@@ -278,3 +278,36 @@ def suggest(word: str, candidates: list[str]) -> str | None:
         lowered = {c.lower(): c for c in candidates}
         matches = [lowered[word.lower()]] if word.lower() in lowered else []
     return matches[0] if matches else None
+
+
+# --- build platform (issue 11) -------------------------------------------------------------
+PLATFORMS = ("linux/amd64", "linux/arm64", "linux/arm/v7", "linux/386", "linux/ppc64le")
+# platform.machine() → Docker's architecture name (the docker provider uses Go's GOARCH).
+_MACHINE_ARCH = {
+    "x86_64": "amd64",
+    "amd64": "amd64",
+    "aarch64": "arm64",
+    "arm64": "arm64",
+    "armv7l": "arm/v7",
+    "i386": "386",
+    "i686": "386",
+    "ppc64le": "ppc64le",
+}
+REMOTE_DOCKER_SCHEMES = ("ssh://", "tcp://", "http://", "https://")
+
+
+def parse_platform(raw: str) -> str:
+    if raw not in PLATFORMS:
+        raise InvalidValue("a platform the image is built for: one of " + ", ".join(PLATFORMS))
+    return raw
+
+
+def machine_platform(machine: str) -> str | None:
+    """linux/<arch> for a `platform.machine()` value; None when it has no Docker name."""
+    arch = _MACHINE_ARCH.get(machine.lower())
+    return f"linux/{arch}" if arch else None
+
+
+def is_remote_docker_host(host: str | None) -> bool:
+    """A Docker host on another machine (ssh://, tcp://); unix:// and unset are local."""
+    return bool(host) and str(host).startswith(REMOTE_DOCKER_SCHEMES)

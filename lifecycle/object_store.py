@@ -94,6 +94,28 @@ class ObjectStore:
             "s3", endpoint_url=settings.endpoint_url, region_name=settings.region, config=config
         )
 
+    def bucket_exists(self) -> bool:
+        """HeadBucket: True when it exists, False on 404; any other answer raises."""
+        try:
+            self.client.head_bucket(Bucket=self.settings.bucket)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in {"404", "NoSuchBucket", "NotFound"}:
+                return False
+            raise ObjectStoreError(f"cannot read {self.settings.where()}: {exc}") from exc
+        except _ERRORS as exc:
+            raise ObjectStoreError(f"cannot reach {self.settings.where()}: {exc}") from exc
+        return True
+
+    def ensure_bucket(self) -> bool:
+        """Create the bucket unless it exists (a retained store keeps it); True when created."""
+        if self.bucket_exists():
+            return False
+        try:
+            self.client.create_bucket(Bucket=self.settings.bucket)
+        except _ERRORS as exc:
+            raise ObjectStoreError(f"cannot create {self.settings.where()}: {exc}") from exc
+        return True
+
     def upload(self, path: Path, sha256: str) -> None:
         """Upload `path` under its own name; on failure abort and remove anything partial.
 

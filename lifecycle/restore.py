@@ -68,7 +68,17 @@ from typing import Any, Final, Protocol
 
 import psycopg
 
-from lifecycle import agent_exec, backup, cli, databases, db, restore_plan, retention, tidy
+from lifecycle import (
+    agent_exec,
+    backup,
+    cli,
+    container_health,
+    databases,
+    db,
+    restore_plan,
+    retention,
+    tidy,
+)
 from lifecycle.backup import BackupConfig, BackupError
 from lifecycle.object_store import ObjectStore, ObjectStoreError
 
@@ -442,9 +452,11 @@ def _unverified_flag(accept: bool) -> list[str]:
 
 
 class App:
-    """The app container, stopped during the restore and health-checked after it."""
+    """The app container, stopped during the restore and health-checked after it
+    (container_health: the health gates' rules, so a failing app is seen at once)."""
 
     def __init__(self, docker: Any, name: str, timeout_s: float) -> None:
+        self.docker = docker
         self.container = docker.containers.get(name)
         self.name = name
         self.timeout_s = timeout_s
@@ -455,25 +467,12 @@ class App:
         log.info("app %s stopped in %.1fs", self.name, time.monotonic() - started)
 
     def start_healthy(self) -> bool:
-        started = time.monotonic()
-        self.container.start()
-        while time.monotonic() - started < self.timeout_s:
-            self.container.reload()
-            state = self.container.attrs["State"]
-            health = state.get("Health", {}).get("Status")
-            if health == "healthy" or (health is None and state["Status"] == "running"):
-                log.info("app %s healthy in %.1fs", self.name, time.monotonic() - started)
-                return True
-            if state["Status"] in {"exited", "dead"}:
-                break
-            time.sleep(1)
-        log.error(
-            "app %s not healthy after %.0fs (status %s)",
-            self.name,
-            time.monotonic() - started,
-            self.container.attrs["State"]["Status"],
-        )
-        return False
+        try:
+            container_health.start_healthy(self.docker, self.name, self.timeout_s)
+        except container_health.NotHealthy as exc:
+            log.error("app %s", exc)
+            return False
+        return True
 
 
 def restore(

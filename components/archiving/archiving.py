@@ -9,7 +9,10 @@ import pulumi
 
 from components.archiving import env, store_tls
 from components.archiving.pki import ArchivingPki, Leaf
-from components.archiving.postgres_image import ArchivingPostgresImage
+from components.archiving.postgres_image import (
+    ArchivingPostgresImage,
+    ArchivingPostgresImageArgs,
+)
 from components.archiving.store_tls import StoreTlsFront, StoreTlsFrontArgs
 from components.database import DATA_PATH, DatabaseArchiving
 from components.settings import ArchivingSettings, BackupSettings
@@ -24,11 +27,14 @@ class ContinuousArchivingArgs:
     name_prefix: str
     restart_policy: str
     postgres_image: str
+    platform: str
+    """The Docker host's platform, for the derived PostgreSQL image."""
+    docker_host: str | None
     database_user: str
     internal_network: pulumi.Input[str]
     egress_network: pulumi.Input[str] | None
     store_upstream: str | None
-    """host:port of the embedded (plain HTTP) store; None = AWS S3."""
+    """host:port of the embedded store's plain-HTTP S3 API; None = AWS S3."""
     s3_access_key_id: pulumi.Output[str]
     s3_secret_access_key: pulumi.Output[str]
 
@@ -40,6 +46,8 @@ class ContinuousArchiving(pulumi.ComponentResource):
     agent_env: dict[str, pulumi.Input[str]]
     agent_secret_env: dict[str, pulumi.Input[str]]
     server_leaf: Leaf
+    ready: list[pulumi.Resource]
+    """What base backups need besides the sidecar: the dev store's TLS front, healthy."""
     """The backup server sidecar's certificate (BackupServer is created after Database)."""
 
     def __init__(
@@ -50,7 +58,11 @@ class ContinuousArchiving(pulumi.ComponentResource):
         s = args.settings
         self.pki = ArchivingPki("pki", args.name_prefix, child)
         self.image = ArchivingPostgresImage(
-            "postgres-image", args.name_prefix, args.postgres_image, child
+            "postgres-image",
+            ArchivingPostgresImageArgs(
+                args.name_prefix, args.postgres_image, args.platform, args.docker_host
+            ),
+            child,
         ).repo_digest
         front: StoreTlsFront | None = None
         if args.store_upstream:
@@ -65,6 +77,7 @@ class ContinuousArchiving(pulumi.ComponentResource):
                     upstream=args.store_upstream,
                     cert_pem=leaf.cert_pem,
                     key_pem=leaf.key_pem,
+                    docker_host=args.docker_host,
                 ),
                 child,
             )
@@ -101,5 +114,6 @@ class ContinuousArchiving(pulumi.ComponentResource):
             "PITR_RPO_S": str(s.rpo_s),
         }
         self.agent_secret_env = {**keys, "ESCALAFIN_PEM_KEY": client.key_pem}
+        self.ready = [front.ready] if front else []
         self.server_leaf = self.pki.leaf("backup-server", env.SERVER_ALIAS, [env.SERVER_ALIAS])
         self.register_outputs({"image": self.image})

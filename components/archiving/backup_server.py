@@ -21,7 +21,13 @@ import pulumi
 import pulumi_docker as docker
 
 from components.archiving import env
-from components.containers import container_options, env_list, healthcheck, labels
+from components.containers import (
+    container_options,
+    env_list,
+    health_gate,
+    healthcheck,
+    labels,
+)
 
 
 @dataclass(frozen=True)
@@ -37,6 +43,7 @@ class BackupServerArgs:
     ca_pem: pulumi.Output[str]
     cert_pem: pulumi.Output[str]
     key_pem: pulumi.Output[str]
+    docker_host: str | None = None
     depends_on: Sequence[pulumi.Resource] = ()
     """PostgreSQL's container: on the container itself, as a component's depends_on does
     not hold its children back (see BackupAgentArgs.depends_on)."""
@@ -45,6 +52,8 @@ class BackupServerArgs:
 
 class BackupServer(pulumi.ComponentResource):
     container: docker.Container
+    ready: pulumi.Resource
+    """Its HealthGate: the TLS server answers (the agent depends on this)."""
 
     def __init__(
         self, name: str, args: BackupServerArgs, opts: pulumi.ResourceOptions | None = None
@@ -88,9 +97,15 @@ class BackupServer(pulumi.ComponentResource):
             ),
             restart=args.restart_policy,
             memory=args.memory_mb,
+            memory_swap=args.memory_mb,
             labels=labels(args.name_prefix, "pgbackrest-server"),
-            wait=True,
-            wait_timeout=120,
             opts=container_options(self, args.depends_on),
+        )
+        self.ready = health_gate(
+            self.container,
+            "pgbackrest-server-health",
+            docker_host=args.docker_host,
+            timeout_s=120,
+            parent=self,
         )
         self.register_outputs({"container": self.container.name})

@@ -17,7 +17,13 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_docker as docker
 
-from components.containers import container_options, env_list, healthcheck, labels
+from components.containers import (
+    container_options,
+    env_list,
+    health_gate,
+    healthcheck,
+    labels,
+)
 
 ALIAS = "objectstore-tls"
 PORT = 9443
@@ -59,11 +65,14 @@ class StoreTlsFrontArgs:
     """host:port of the plain-HTTP S3 server on the internal network."""
     cert_pem: pulumi.Output[str]
     key_pem: pulumi.Output[str]
+    docker_host: str | None = None
     memory_mb: int = 128
 
 
 class StoreTlsFront(pulumi.ComponentResource):
     container: docker.Container
+    ready: pulumi.Resource
+    """Its HealthGate: the TLS listener answers."""
     endpoint_host: str
     """host:port pgBackRest connects to (repo1-s3-endpoint + repo1-storage-port)."""
 
@@ -95,10 +104,16 @@ class StoreTlsFront(pulumi.ComponentResource):
             ),
             restart=args.restart_policy,
             memory=args.memory_mb,
+            memory_swap=args.memory_mb,
             labels=labels(args.name_prefix, "store-tls"),
-            wait=True,
-            wait_timeout=120,
             opts=container_options(self),
+        )
+        self.ready = health_gate(
+            self.container,
+            "store-tls-health",
+            docker_host=args.docker_host,
+            timeout_s=120,
+            parent=self,
         )
         self.endpoint_host = f"{ALIAS}:{PORT}"
         self.register_outputs({"container": self.container.name})

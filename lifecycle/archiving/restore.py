@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, NoReturn, Protocol
 
-from lifecycle import agent_exec, backup, cli
+from lifecycle import agent_exec, backup, cli, container_health
 from lifecycle.archiving import window
 
 log = logging.getLogger("escalafin.restore")
@@ -128,25 +128,15 @@ class Database:
         log.info("pgbackrest restore %s: %.1fs", " ".join(args), time.monotonic() - started)
 
     def start_healthy(self) -> None:
-        """Start and wait until healthy: replay and promotion happen in between."""
-        db = self.container()
-        restarts = int(db.attrs.get("RestartCount", 0))
-        started = time.monotonic()
-        db.start()
-        while time.monotonic() - started < self.timeout_s:
-            db.reload()
-            state: dict[str, Any] = db.attrs["State"]
-            health: dict[str, Any] = state.get("Health") or {}
-            if health.get("Status") == "healthy":
-                log.info("postgres %s healthy in %.1fs", self.name, time.monotonic() - started)
-                return
-            if state["Status"] in {"exited", "dead"} or int(db.attrs["RestartCount"]) > restarts:
-                break
-            time.sleep(1)
-        tail = db.logs(tail=5).decode(errors="replace").strip().splitlines()
-        raise PitrError(
-            f"postgres did not come back healthy after the restore: {(tail or ['no logs'])[-1]}"
-        )
+        """Start and wait until healthy: replay and promotion happen in between. Replay
+        takes as long as the WAL to replay, and PostgreSQL refuses logins meanwhile, so
+        unhealthy is tolerated up to the timeout; an exit or a restart ends the wait."""
+        try:
+            container_health.start_healthy(
+                self.docker, self.name, self.timeout_s, unhealthy_grace_s=self.timeout_s
+            )
+        except container_health.NotHealthy as exc:
+            raise PitrError(f"postgres is not healthy after the restore: {exc}") from None
 
 
 def restore_args(target: datetime | None) -> list[str]:

@@ -2,8 +2,8 @@
 
 Each step runs `up` through the harness and then checks the real engine: the
 published health endpoint, rows in PostgreSQL, keys in Redis, container ids.
-Steps build on each other in order (one deployment per test module) to keep
-the tier's runtime modest.
+One deployment per test module keeps the tier's runtime modest; its fixture
+(`deployed`) does the first `up`, so every test also passes alone.
 """
 
 from __future__ import annotations
@@ -14,11 +14,16 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
+import docker
+import pytest
+
 from tests.e2e import checks
-from tests.e2e.conftest import Deployment
+from tests.e2e.conftest import Deployment, deployment
+from tests.e2e.harness import DeploymentError, label
 from tests.support.program import PROJECT_DIR
 
 CONTAINERS = ("postgres", "redis", "app")
@@ -53,16 +58,36 @@ def users(d: Deployment) -> int:
     return int(checks.psql(d.container("postgres"), "SELECT count(*) FROM users"))
 
 
+def deployed(
+    client: docker.DockerClient, stack: str, **extra: str | None
+) -> Generator[Deployment, None, None]:
+    """A module's deployment, its first `up` done and checked before any test uses it."""
+    made = deployment(client, stack, **extra)
+    d = next(made)
+    try:
+        first_up(d)
+        yield d
+    finally:
+        made.close()
+
+
 def first_up(d: Deployment) -> None:
-    result = d.up()
-    assert all(r.startswith("Bucket") for r in result.skipped), result.skipped  # aws only
+    run = d.program()
+    result = d.harness.up(run)
+    declared = sorted(label(r) for r in run.resources if r.custom)
+    assert sorted(result.created) == declared, "every declared resource is realised, none skipped"
+    seed = seed_state(d)
+    assert seed["outcome"] == "seeded" and seed["inserted"] > 0, seed
+    healthy_migrated_seeded(d)
+
+
+def healthy_migrated_seeded(d: Deployment) -> None:
+    """Every container healthy, the app answering healthy, the schema migrated, users present."""
     assert not checks.all_healthy([d.container(n) for n in CONTAINERS])
     status, body = wait_health(d.app_port)
     assert status == 200, body
     assert body["status"] == "healthy"
     assert isinstance(body["users"], int) and body["users"] > 0, body
-    seed = seed_state(d)
-    assert seed["outcome"] == "seeded" and seed["inserted"] > 0, seed
     assert d.harness.outputs("DatabaseMigrations/migrations")["total_applied"] > 0
 
 
@@ -137,12 +162,23 @@ def replace_postgres_keep_volume(d: Deployment) -> None:
 
 
 def drop_database_volume(d: Deployment) -> None:
-    """An operator removes PostgreSQL and its volume; the next up recreates and re-seeds."""
+    """An operator removes PostgreSQL and its volume by hand (and, with archiving, the
+    pgBackRest server sidecar, which mounts the volume: Docker refuses to remove a
+    volume in use).
+
+    `up` alone does not refresh, so the engine still believes they exist: the
+    postgres gate fails, naming the container. `refresh` drops them from state and
+    the next `up` recreates them and seeds again.
+    """
+    postgres = d.container("postgres")
     volume = d.harness.outputs("Volume/postgres-data")["id"]
-    # PostgreSQL and whatever else mounts its data (the pgbackrest server sidecar).
     for container in d.harness.client.containers.list(all=True, filters={"volume": volume}):
         container.remove(force=True)
     d.harness.client.volumes.get(volume).remove(force=True)
+    with pytest.raises(DeploymentError, match=f"container {postgres.name} does not exist"):
+        d.up()
+    gone = d.refresh().gone
+    assert {"Container/postgres", "Volume/postgres-data"} <= set(gone), gone
     result = d.up()
     assert "Volume/postgres-data" in result.created, result
     assert "Container/postgres" in result.created, result

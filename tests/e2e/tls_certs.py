@@ -14,6 +14,14 @@ with `cryptography` is faithful. Modelled on that provider's resources:
 allowed_uses → KeyUsage / ExtendedKeyUsage as the provider names them (cert_signing,
 crl_signing, digital_signature, key_encipherment, server_auth, client_auth). Any other
 input or value fails loudly (plan.UnmappedInput).
+
+Lifecycle (hashicorp/terraform-provider-tls v4, internal/provider/): which input change
+replaces is `plan.TLS_RULES` (every one but early_renewal_hours). Certificates also
+record validity_start_time / validity_end_time (RFC 3339) and ready_for_renewal; their
+`ModifyPlan` (common_cert.go, `modifyPlanIfCertificateReadyForRenewal`) asks for a
+replacement once `now >= validity_end_time - early_renewal_hours` (the planned
+early_renewal_hours), and `Read` (`modifyStateIfCertificateReadyForRenewal`) sets
+ready_for_renewal=true in state then. `Delete` is a no-op for every tls resource.
 """  # noqa: E501 - a table reads better unwrapped
 
 from __future__ import annotations
@@ -30,11 +38,12 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from tests.e2e import plan
 from tests.support.program import Resource
 
-PRIVATE_KEY = "tls:index/privateKey:PrivateKey"
-SELF_SIGNED = "tls:index/selfSignedCert:SelfSignedCert"
-CERT_REQUEST = "tls:index/certRequest:CertRequest"
-LOCALLY_SIGNED = "tls:index/locallySignedCert:LocallySignedCert"
+PRIVATE_KEY = plan.TLS_PRIVATE_KEY
+SELF_SIGNED = plan.TLS_SELF_SIGNED
+CERT_REQUEST = plan.TLS_CERT_REQUEST
+LOCALLY_SIGNED = plan.TLS_LOCALLY_SIGNED
 TYPES = (PRIVATE_KEY, SELF_SIGNED, CERT_REQUEST, LOCALLY_SIGNED)
+CERTIFICATES = (SELF_SIGNED, LOCALLY_SIGNED)
 CERT_KEYS = {"validityPeriodHours", "earlyRenewalHours", "allowedUses", "isCaCertificate"}
 _KEY_USAGE = {
     "digital_signature",
@@ -46,6 +55,39 @@ _EXT_USAGE = {
     "server_auth": ExtendedKeyUsageOID.SERVER_AUTH,
     "client_auth": ExtendedKeyUsageOID.CLIENT_AUTH,
 }
+
+
+def diff(
+    r: Resource,
+    old_inputs: dict[str, Any],
+    old_outputs: dict[str, Any],
+    new_inputs: dict[str, Any],
+    now: datetime | None = None,
+) -> plan.Diff:
+    """The provider's plan: schema replacements, plus renewal inside the early window."""
+    schema = plan.schema_diff(r, old_inputs, new_inputs)
+    if r.type in CERTIFICATES and _ready_for_renewal(old_outputs, new_inputs, now):
+        return plan.Diff(
+            (*schema.changed, "readyForRenewal"), (*schema.replace_keys, "readyForRenewal")
+        )
+    return schema
+
+
+def read(
+    r: Resource, inputs: dict[str, Any], outputs: dict[str, Any], now: datetime | None = None
+) -> dict[str, Any]:
+    """`Read`: state as it is, ready_for_renewal set once the early window has begun."""
+    if r.type in CERTIFICATES and _ready_for_renewal(outputs, inputs, now):
+        return {**outputs, "readyForRenewal": True}
+    return outputs
+
+
+def _ready_for_renewal(
+    outputs: dict[str, Any], inputs: dict[str, Any], now: datetime | None
+) -> bool:
+    end = datetime.fromisoformat(str(outputs["validityEndTime"]))
+    early = timedelta(hours=int(inputs.get("earlyRenewalHours") or 0))
+    return (now or datetime.now(UTC)) >= end - early
 
 
 def realise(r: Resource, inputs: dict[str, Any]) -> dict[str, Any]:
@@ -172,4 +214,11 @@ def _cert(
     return {
         "id": str(cert.serial_number),
         "certPem": cert.public_bytes(serialization.Encoding.PEM).decode(),
+        "validityStartTime": _rfc3339(cert.not_valid_before_utc),
+        "validityEndTime": _rfc3339(cert.not_valid_after_utc),
+        "readyForRenewal": False,
     }
+
+
+def _rfc3339(when: datetime) -> str:
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -16,10 +16,10 @@ import pulumi
 import pytest
 
 from lifecycle import db, jobs
+from lifecycle.dynamic_inputs import UNKNOWN
 from lifecycle.jobs import JobError, RunnerArgs
 from lifecycle.migration_plan import folder_hash
 from lifecycle.providers import (
-    UNKNOWN,
     DatabaseMigrations,
     DatabaseMigrationsArgs,
     MigrationsProvider,

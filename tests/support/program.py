@@ -9,6 +9,7 @@ wire inputs so we can tell which values travelled as Pulumi secrets.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import runpy
@@ -50,6 +51,10 @@ class Resource:
     dependencies: list[str]
     provider: str
     outputs: dict[str, Any] = field(default_factory=dict[str, Any])
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict[str, list[str]])
+    """Input key -> URNs its value came from (what the engine's dependent-replace walk reads)."""
+    delete_before_replace_defined: bool = False
+    """True when the program set delete_before_replace (either way), overriding the provider."""
 
     def is_secret(self, path: str) -> bool:
         """True when the value at `path` (or a container of it) went over the wire as a secret."""
@@ -228,6 +233,10 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
                 dependencies=list(request.dependencies),
                 provider=request.provider,
                 outputs=_strip_secrets(dict(registration.state)) if registration else {},
+                property_dependencies={
+                    key: list(deps.urns) for key, deps in request.propertyDependencies.items()
+                },
+                delete_before_replace_defined=bool(request.deleteBeforeReplaceDefined),
             )
         )
         return response
@@ -257,7 +266,9 @@ def run_program(
         runtime_state.outputs.clear()
 
         def program() -> None:
-            runpy.run_path(str(PROJECT_DIR / "__main__.py"), run_name="__main__")
+            # pulumi runs the program in the project directory; relative paths mean that.
+            with contextlib.chdir(PROJECT_DIR):
+                runpy.run_path(str(PROJECT_DIR / "__main__.py"), run_name="__main__")
 
         _sync_await(run_pulumi_func(program))
         root = pulumi_settings.get_root_resource()

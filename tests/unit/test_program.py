@@ -15,6 +15,8 @@ CONTAINER = "docker:index/container:Container"
 NETWORK = "docker:index/network:Network"
 VOLUME = "docker:index/volume:Volume"
 PASSWORD = "random:index/randomPassword:RandomPassword"
+HEALTH_GATE = "pulumi-python:dynamic/escalafin:HealthGate"
+STORE_BUCKET = "pulumi-python:dynamic/escalafin:StoreBucket"
 
 
 @pytest.fixture(scope="module", params=["dev", "prod"])
@@ -153,7 +155,7 @@ def test_healthchecks_present_with_right_commands(run: ProgramRun) -> None:
     for container in run.of_type(CONTAINER):
         hc = container.inputs.get("healthcheck")
         assert hc and hc["tests"], f"{container.name} has no healthcheck"
-        assert container.replace_on_changes == ["healthcheck"]
+        assert container.replace_on_changes == ["healthcheck", "tmpfs"]
         for key in ("interval", "timeout", "startPeriod"):
             assert re.fullmatch(r"(\d+h)?(\d+m)?\d+(\.\d+)?s|\d+ms", hc[key]), hc[key]
     pg = run.one(CONTAINER, "postgres").inputs["healthcheck"]["tests"]
@@ -180,15 +182,21 @@ def test_redis_is_persistent_and_authenticated(run: ProgramRun) -> None:
     assert redis.is_secret("envs[0]") and env_of(redis)["REDISCLI_AUTH"] == command[6]
 
 
-def test_containers_wait_and_replace_safely(run: ProgramRun) -> None:
+def test_containers_are_gated_and_replace_safely(run: ProgramRun) -> None:
+    gates = {g.inputs["container_name"]: g for g in run.of_type(HEALTH_GATE)}
     for container in run.of_type(CONTAINER):
         assert container.delete_before_replace, container.name
         assert container.inputs["name"].startswith(f"escalafin-{run.stack}-")
         assert container.inputs.get("restart") == "unless-stopped"
         memory = container.inputs.get("memory")  # MB; the wire carries numbers as floats
         assert memory is not None and float(memory).is_integer() and memory >= 64
-    for name in ("postgres", "redis", "app"):
-        assert run.one(CONTAINER, name).inputs.get("wait") is True
+        # A swap limit equal to the memory limit lets the provider change memory in place.
+        assert container.inputs.get("memorySwap") == memory, container.name
+        # The provider's wait neither stops early nor shows logs: the gate does both.
+        assert not container.inputs.get("wait"), container.name
+        gate = gates[container.inputs["name"]]
+        assert container.urn in gate.dependencies
+        assert gate.property_dependencies["container_id"] == [container.urn]
 
 
 def test_app_uses_built_image_and_starts_after_data_services(run: ProgramRun) -> None:
@@ -196,12 +204,12 @@ def test_app_uses_built_image_and_starts_after_data_services(run: ProgramRun) ->
     assert image.inputs["skipPush"] is True
     assert image.inputs.get("buildOnPreview") in (False, None)
     assert image.inputs["build"]["target"] == "runner"
-    assert image.inputs["build"]["context"].endswith("/app")
+    assert image.inputs["build"]["context"] == "app"
     app = run.one(CONTAINER, "app")
     assert app.inputs["image"] == image.outputs["repoDigest"]
     deps = set(app.dependencies)
-    assert run.one(CONTAINER, "postgres").urn in deps
-    assert run.one(CONTAINER, "redis").urn in deps
+    assert run.one(HEALTH_GATE, "postgres-health").urn in deps
+    assert run.one(HEALTH_GATE, "redis-health").urn in deps
 
 
 def test_data_volumes_retained_and_protected_in_prod(run: ProgramRun) -> None:
@@ -261,9 +269,10 @@ def test_backup_bucket_hardening() -> None:
     assert prod.outputs["backupBucket"] == "escalafin-prod-backups"
 
 
-def test_dev_bucket_may_be_destroyed_with_the_stack() -> None:
+def test_dev_needs_no_cloud_provider() -> None:
+    """Every dev resource can be realised on a Docker host: no aws resource, no provider."""
     dev = run_program("dev")
-    assert dev.one("aws:s3/bucket:Bucket", "bucket").inputs["forceDestroy"] is True
+    assert not [r.type for r in dev.resources if r.type.startswith(("aws:", "pulumi:providers:"))]
 
 
 def test_configured_integration_reaches_app_only_when_complete() -> None:
@@ -377,10 +386,13 @@ def test_backup_agent_wiring(run: ProgramRun) -> None:
             assert agent.is_secret(f"envs[{i}]"), name
     if run.stack == "dev":
         store = run.one(CONTAINER, "objectstore")
-        assert [p["ip"] for p in store.inputs["ports"]] == ["127.0.0.1"]
+        assert not store.inputs.get("ports"), "the store publishes nothing"
+        assert set(networks_of(store)) == {network_name(run, "internal")}
         assert env["S3_ENDPOINT_URL"] == "http://objectstore:9000"
-        provider = run.one("pulumi:providers:aws", "objectstore-provider")
-        assert run.one("aws:s3/bucket:Bucket", "bucket").provider.startswith(provider.urn)
+        bucket = run.one(STORE_BUCKET, "bucket")
+        assert bucket.inputs["bucket"] == env["S3_BUCKET"]
+        assert bucket.inputs["runner"]["mode"] == "in-network"
+        assert bucket.urn in agent.dependencies
     else:
         assert "S3_ENDPOINT_URL" not in env
         assert not [c for c in run.of_type(CONTAINER) if c.name == "objectstore"]

@@ -17,6 +17,8 @@ from tests.unit.test_settings import error_for, settings_for
 
 pytestmark = pytest.mark.unit
 IMAGE = "docker:index/image:Image"
+GATE = "pulumi-python:dynamic/escalafin:HealthGate"
+HISTORY = "pulumi-python:dynamic/escalafin:ImageHistory"
 
 
 @pytest.fixture(scope="module", params=["dev", "prod"])
@@ -29,6 +31,31 @@ def test_both_images_sharing_the_repository_pin_the_same_pgbackrest(run: Program
     postgres = run.one(IMAGE, "postgres-pitr").inputs["build"]["args"]
     assert ops["PGBACKREST_VERSION"] == postgres["PGBACKREST_VERSION"] == PGBACKREST_VERSION
     assert postgres["BASE_IMAGE"] == "postgres:17-trixie"
+
+
+def test_the_derived_image_follows_the_platform_rules_and_keeps_few_builds(
+    run: ProgramRun,
+) -> None:
+    build = run.one(IMAGE, "postgres-pitr").inputs["build"]
+    # Relative to the project, pulumi's working directory (no path of this machine in state).
+    assert (build["context"], build["dockerfile"]) == (
+        "archiving/postgres",
+        "archiving/postgres/Dockerfile",
+    )
+    # The Docker host's platform, like the app and ops images, never the provider's default.
+    assert build["platform"] == run.one(IMAGE, "ops").inputs["build"]["platform"] == "linux/amd64"
+    history = run.one(HISTORY, "postgres-pitr-builds")
+    assert history.inputs["repository"] == f"escalafin-{run.stack}-postgres-pitr"
+    assert history.inputs["image_id"] == run.one(IMAGE, "postgres-pitr").outputs["repoDigest"]
+
+
+def test_the_agent_starts_once_the_sidecar_and_the_store_front_are_healthy(
+    run: ProgramRun,
+) -> None:
+    deps = set(run.one(CONTAINER, "backup-agent").dependencies)
+    assert run.one(GATE, "pgbackrest-server-health").urn in deps
+    if run.stack == "dev":
+        assert run.one(GATE, "store-tls-health").urn in deps
 
 
 def test_postgres_archives_every_segment_within_the_archive_timeout(run: ProgramRun) -> None:

@@ -81,6 +81,7 @@ def error_for(stack: str = "dev", **overrides: str | None) -> str:
         ("appTarget", "production", "a stage of the Dockerfile: "),
         ("appHealthcheckCommand", '["curl", "-f", "http://x"]', 'starting with "CMD"'),
         ("appHealthcheckCommand", '["CMD-SHELL", "a", "b"]', '["CMD-SHELL", "shell command"]'),
+        ("appTemplate", "rails", "one of python, nextjs"),
     ],
 )
 def test_bad_value_names_key_value_and_allowed(key: str, value: str, allowed: str) -> None:
@@ -226,12 +227,6 @@ def only_problem(message: str) -> str:
             "5432",
             "escalafin:databaseAdminPort = '5432': expected a host port no other published "
             "port uses (escalafin:appHostPort is 5432)",
-        ),
-        (
-            "escalafin:backupStorePort",
-            "3000",
-            "escalafin:backupStorePort = '3000': expected a host port no other published port "
-            "uses (escalafin:appHostPort is 3000)",
         ),
         # 7: a healthcheck Docker would not run as meant
         (
