@@ -92,6 +92,18 @@ def mark(d: Deployment, n: int) -> datetime:
     return datetime.fromisoformat(out.splitlines()[0])
 
 
+ARCHIVING_CONTAINERS = ("objectstore", "store-tls", "pgbackrest-server", "backup-agent")
+
+
+def default_archiving_healthy(d: Deployment) -> None:
+    """The stack as configured by default archives: the store, its TLS front, the backup
+    server sidecar and the agent healthy, and the agent's first full backup in the
+    bucket (taken at once: the repository had none)."""
+    assert not checks.all_healthy([d.container(n) for n in ARCHIVING_CONTAINERS])
+    status = wait_archived(d, since=datetime.now(UTC))
+    assert [b["type"] for b in status["base_backups"]][:1] == ["full"], status
+
+
 def prepare(d: Deployment) -> None:
     """The module's starting point: the test table, and the agent's first full backup,
     taken at once because the repository had none."""

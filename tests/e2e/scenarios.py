@@ -27,6 +27,10 @@ from tests.e2e.harness import DeploymentError, label
 from tests.support.program import PROJECT_DIR
 
 CONTAINERS = ("postgres", "redis", "app")
+# Modules not about archiving turn it off: no sidecar, TLS front, derived image or base
+# backups to wait for. The dev stack's module keeps the default (on) and test_pitr.py
+# proves archiving itself.
+NO_ARCHIVING = {"pitrEnabled": "false"}
 MARKER_TABLE = "e2e_marker"
 MARKER_KEY = "e2e:marker"
 

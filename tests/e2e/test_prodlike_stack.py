@@ -22,7 +22,11 @@ pytestmark = pytest.mark.e2e
 def prodlike(docker_client: docker.DockerClient) -> Iterator[Deployment]:
     """The dev stack with prod's database setting: no admin port, lifecycle in-network."""
     yield from scenarios.deployed(
-        docker_client, "dev", databaseAdminPortEnabled="false", lifecycleMode="in-network"
+        docker_client,
+        "dev",
+        databaseAdminPortEnabled="false",
+        lifecycleMode="in-network",
+        **scenarios.NO_ARCHIVING,
     )
 
 
