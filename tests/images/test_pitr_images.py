@@ -117,3 +117,44 @@ def test_an_orphan_exiting_2_does_not_restart_postgres(
         assert "terminating any other active server processes" not in logs, logs[-2000:]
     finally:
         server.remove(force=True, v=True)
+
+
+def test_archive_timeout_switches_segments_right_after_a_restart(
+    built: dict[str, str], docker_client: docker.DockerClient
+) -> None:
+    """PostgreSQL's checkpointer, started before recovery ends, would sleep a whole
+    checkpoint_timeout (5 min) before honouring archive_timeout: the image's start
+    reloads the configuration once the server is up, so a write after any (re)start is
+    in a switched segment within archive_timeout."""
+    server = docker_client.containers.run(
+        built["postgres"],
+        ["postgres", "-c", "archive_mode=on", "-c", "archive_command=/bin/true",
+         "-c", "archive_timeout=5"],
+        detach=True,
+        labels={LABEL: "1"},
+        environment={"POSTGRES_PASSWORD": "x"},
+    )  # fmt: skip
+
+    def sql(query: str) -> str:
+        deadline = time.monotonic() + 60
+        while True:
+            code, out = server.exec_run(
+                ["psql", "-U", "postgres", "-h", "127.0.0.1", "-tAc", query],
+                environment={"PGPASSWORD": "x"},
+            )
+            if code == 0:
+                return bytes(out).decode().strip()
+            assert time.monotonic() < deadline, bytes(out).decode()
+            time.sleep(0.5)
+
+    try:
+        sql("CREATE TABLE t (n int)")
+        server.restart(timeout=10)
+        sql("INSERT INTO t VALUES (1)")
+        before = sql("SELECT pg_walfile_name(pg_current_wal_insert_lsn())")
+        deadline = time.monotonic() + 20  # archive_timeout 5 s, with room for a slow machine
+        while sql("SELECT last_archived_wal FROM pg_stat_archiver") < before:
+            assert time.monotonic() < deadline, "no segment switched 20 s after a write"
+            time.sleep(1)
+    finally:
+        server.remove(force=True, v=True)
