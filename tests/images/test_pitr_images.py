@@ -142,9 +142,10 @@ def test_archive_timeout_switches_segments_right_after_a_restart(
                 ["psql", "-U", "postgres", "-h", "127.0.0.1", "-tAc", query],
                 environment={"PGPASSWORD": "x"},
             )
+            text = out.decode().strip() if isinstance(out, bytes) else ""
             if code == 0:
-                return bytes(out).decode().strip()
-            assert time.monotonic() < deadline, bytes(out).decode()
+                return text
+            assert time.monotonic() < deadline, text
             time.sleep(0.5)
 
     try:
