@@ -2,8 +2,9 @@
 
 Kept in one place because the docker provider's sharp edges (DESIGN.md,
 "Pulumi facts that bite") apply to every container alike: fixed names need
-delete-before-replace, healthcheck edits need replace_on_changes, durations
-must be canonical, and data volumes must survive their containers.
+delete-before-replace (the others create before delete), healthcheck edits
+need replace_on_changes, durations must be canonical, and data volumes must
+survive their containers.
 """
 
 from __future__ import annotations
@@ -46,12 +47,21 @@ def healthcheck(
 
 
 def container_options(
-    parent: pulumi.Resource, depends_on: Sequence[pulumi.Resource] = ()
+    parent: pulumi.Resource,
+    depends_on: Sequence[pulumi.Resource] = (),
+    *,
+    create_before_delete: bool = False,
 ) -> pulumi.ResourceOptions:
-    """Named containers must be deleted before their replacement can take the name."""
+    """Named containers must be deleted before their replacement can take the name.
+
+    `create_before_delete` is for containers without a fixed name or host port
+    (the app): the replacement starts beside the old one, which goes last.
+    The option is always set explicitly, because the docker provider asks for
+    delete-first on every container when the program says nothing.
+    """
     return pulumi.ResourceOptions(
         parent=parent,
-        delete_before_replace=True,
+        delete_before_replace=not create_before_delete,
         replace_on_changes=["healthcheck"],
         depends_on=list(depends_on),
     )

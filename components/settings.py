@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, TypeVar
+from urllib.parse import urlsplit
 
 import pulumi
 
@@ -83,16 +84,40 @@ class AppSettings:
     build: AppBuild
     version: str
     port: int
-    host_port: int
-    bind_address: str
     public_url: str
     extra_env: Mapping[str, str]
     memory_mb: int
     health: Healthcheck
+    replicas: int
 
     @property
     def health_url(self) -> str:
         return self.public_url + self.health.path
+
+
+@dataclass(frozen=True)
+class IngressSettings:
+    """Caddy in front of the app: the only container that publishes beyond loopback."""
+
+    image: str
+    bind_address: str
+    http_port: int
+    https_port: int
+    public_url: str
+    acme_email: str | None
+    acme_ca: str | None
+    acme_ca_root: str | None
+    max_body_mb: int
+    memory_mb: int
+
+    @property
+    def tls(self) -> bool:
+        """https:// public URL: Caddy obtains and renews the host's certificate itself."""
+        return urlsplit(self.public_url).scheme == "https"
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.public_url).hostname or "localhost"
 
 
 @dataclass(frozen=True)
@@ -173,6 +198,7 @@ class Settings:
     lifecycle: LifecycleSettings
     docker_host: str | None
     app: AppSettings
+    ingress: IngressSettings
     database: DatabaseSettings
     cache: CacheSettings
     nextauth_secret: pulumi.Output[str] | None
@@ -280,7 +306,9 @@ def load(
         "unless-stopped",
     )
 
-    app = _app(r, prefix)
+    _retired(source, r)
+    http_port = r.parsed("ingressHttpPort", v.parse_port, 3000)
+    app = _app(r, prefix, http_port)
     database = _database(r)
     cache = CacheSettings(
         image=r.parsed("redisImage", v.parse_image_ref, ""),
@@ -306,6 +334,7 @@ def load(
         lifecycle=_lifecycle(r, lifecycle_mode, app.build.context),
         docker_host=docker_host,
         app=app,
+        ingress=_ingress(r, http_port, app.public_url),
         database=database,
         cache=cache,
         nextauth_secret=r.secret("nextauthSecret"),
@@ -336,7 +365,7 @@ def _lifecycle(r: _Reader, mode: str, context: Path) -> LifecycleSettings:
     return LifecycleSettings(mode=mode, migrations_dir=migrations, seed_file=seed)
 
 
-def _app(r: _Reader, prefix: str) -> AppSettings:
+def _app(r: _Reader, prefix: str, http_port: int) -> AppSettings:
     context_raw = r.text("appContext")
     context = (PROJECT_DIR / context_raw).resolve()
     if context_raw and not context.is_dir():
@@ -347,8 +376,7 @@ def _app(r: _Reader, prefix: str) -> AppSettings:
     dockerfile = (context / dockerfile_raw).resolve()
     if context.is_dir() and not dockerfile.is_file():
         r.problem("appDockerfile", dockerfile_raw, f"a file inside {context_raw}")
-    host_port = r.parsed("appHostPort", v.parse_port, 3000)
-    public_url = r.optional("appPublicUrl", v.parse_http_url) or f"http://localhost:{host_port}"
+    public_url = r.optional("appPublicUrl", v.parse_http_url) or f"http://localhost:{http_port}"
     image_name = r.optional("appImageName", v.parse_image_ref) or f"{prefix}-app:latest"
     port = r.parsed("appPort", v.parse_port, 3000)
     health_path = r.parsed("healthPath", v.parse_path, "/api/health")
@@ -367,8 +395,6 @@ def _app(r: _Reader, prefix: str) -> AppSettings:
         ),
         version=r.text("appVersion"),
         port=port,
-        host_port=host_port,
-        bind_address=r.parsed("appBindAddress", v.parse_bind_address, "127.0.0.1"),
         public_url=public_url,
         extra_env=r.parsed("appEnv", v.parse_key_values, {}),
         memory_mb=r.integer("appMemoryMb", 64, 65536),
@@ -381,6 +407,35 @@ def _app(r: _Reader, prefix: str) -> AppSettings:
             retries=r.integer("healthRetries", 1, 100),
             start_period=r.parsed("healthStartPeriod", v.parse_duration, "40s"),
         ),
+        replicas=r.integer("appReplicas", 1, 20),
+    )
+
+
+# Keys an older version of the program read; setting one now would silently do nothing.
+_RETIRED = {
+    "appHostPort": "ingressHttpPort (the app publishes no port; the ingress serves it)",
+    "appBindAddress": "ingressBindAddress (the app publishes no port; the ingress serves it)",
+}
+
+
+def _retired(source: ConfigSource, r: _Reader) -> None:
+    for key, successor in _RETIRED.items():
+        if source.raw(key) is not None:
+            r.problems.append(f"{NAMESPACE}:{key} is no longer read: use {NAMESPACE}:{successor}")
+
+
+def _ingress(r: _Reader, http_port: int, public_url: str) -> IngressSettings:
+    return IngressSettings(
+        image=r.parsed("ingressImage", v.parse_image_ref, ""),
+        bind_address=r.parsed("ingressBindAddress", v.parse_bind_address, "127.0.0.1"),
+        http_port=http_port,
+        https_port=r.parsed("ingressHttpsPort", v.parse_port, 443),
+        public_url=public_url,
+        acme_email=r.optional("ingressAcmeEmail", v.parse_email),
+        acme_ca=r.optional("ingressAcmeCa", v.parse_https_url),
+        acme_ca_root=r.optional("ingressAcmeCaRoot", v.parse_pem_certificates),
+        max_body_mb=r.integer("ingressMaxBodyMb", 1, 10240),
+        memory_mb=r.integer("ingressMemoryMb", 32, 65536),
     )
 
 

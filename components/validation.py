@@ -137,6 +137,35 @@ def parse_http_url(raw: str) -> str:
     return raw.strip().rstrip("/")
 
 
+def parse_https_url(raw: str) -> str:
+    parts = urlsplit(raw.strip())
+    if parts.scheme != "https" or not parts.hostname:
+        raise InvalidValue("an absolute https:// URL")
+    return raw.strip()
+
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def parse_email(raw: str) -> str:
+    if not _EMAIL.match(raw.strip()):
+        raise InvalidValue("an email address such as ops@example.com")
+    return raw.strip()
+
+
+_PEM_CERT = re.compile(r"-----BEGIN CERTIFICATE-----\s+[A-Za-z0-9+/=\s]+-----END CERTIFICATE-----")
+
+
+def parse_pem_certificates(raw: str) -> str:
+    """One or more PEM certificates (a CA bundle), nothing else."""
+    text = raw.strip()
+    if not text or _PEM_CERT.sub("", text).strip():
+        raise InvalidValue(
+            "PEM certificates (-----BEGIN CERTIFICATE----- ... END CERTIFICATE-----)"
+        )
+    return text + "\n"
+
+
 def parse_path(raw: str) -> str:
     if not raw.startswith("/") or any(c in raw for c in " ?#"):
         raise InvalidValue('an absolute URL path such as "/api/health"')

@@ -220,16 +220,13 @@ def _in_network(
     archive: bytes,
     ok_codes: tuple[int, ...],
 ) -> dict[str, Any]:
-    import docker  # noqa: PLC0415
     from docker.errors import DockerException  # noqa: PLC0415
     from requests.exceptions import RequestException  # noqa: PLC0415
 
+    from lifecycle.docker_host import connect  # noqa: PLC0415
+
     started = time.monotonic()
-    client = (
-        docker.DockerClient(base_url=runner.docker_host, use_ssh_client=False, timeout=120)
-        if runner.docker_host
-        else docker.from_env(timeout=120)
-    )
+    client = connect(runner.docker_host)
     name = f"escalafin-lifecycle-{uuid.uuid4().hex[:10]}"
     container = None
     try:

@@ -45,7 +45,8 @@ class Resource:
     secret_paths: set[str]
     protect: bool
     retain_on_delete: bool
-    delete_before_replace: bool
+    delete_before_replace: bool | None
+    """The option as the program set it; None = not set (the provider decides)."""
     replace_on_changes: list[str]
     dependencies: list[str]
     provider: str
@@ -135,6 +136,9 @@ def _mock_outputs(args: pulumi_mocks.MockResourceArgs) -> tuple[str, dict[str, A
     t = args.typ
     if t == "docker:index/image:Image":
         inputs.update(repoDigest=f"sha256:{digest}", baseImageName=inputs.get("imageName"))
+    elif t == "docker:index/container:Container" and not inputs.get("name"):
+        # The provider autonames containers: <resource name>-<7 hex> (SetAutonaming(255, "-")).
+        inputs["name"] = f"{args.name}-{digest[:7]}"
     elif t == "docker:index/remoteImage:RemoteImage":
         inputs.update(
             imageId=f"sha256:{digest}", repoDigest=f"{inputs.get('name')}@sha256:{digest}"
@@ -219,7 +223,11 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
                 secret_paths=found,
                 protect=bool(request.protect),
                 retain_on_delete=bool(request.retainOnDelete),
-                delete_before_replace=bool(request.deleteBeforeReplace),
+                delete_before_replace=(
+                    bool(request.deleteBeforeReplace)
+                    if request.deleteBeforeReplaceDefined
+                    else None
+                ),
                 replace_on_changes=list(request.replaceOnChanges),
                 dependencies=list(request.dependencies),
                 provider=request.provider,
