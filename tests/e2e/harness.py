@@ -25,7 +25,10 @@ Mapped inputs (wire names); any other recorded key raises `plan.UnmappedInput`:
 |                       | build.builderVersion       | only BuilderBuildKit                   |
 |                       | build.cacheFrom.images     | --cache-from                           |
 |                       | (output) repoDigest        | the built image id (--iidfile)         |
-| docker.Container      | name, image, user          | create_container(...)                  |
+| docker.Container      | name (unset: autonamed     | create_container(...)                  |
+|                       |   <name>-<7 hex>, new on   |                                        |
+|                       |   every replacement)       |                                        |
+|                       | image, user                |                                        |
 |                       | envs, command, entrypoints | environment, command, entrypoint       |
 |                       | labels                     | labels (+ test/session labels)         |
 |                       | healthcheck.tests          | Healthcheck.test                       |
@@ -43,6 +46,7 @@ Mapped inputs (wire names); any other recorded key raises `plan.UnmappedInput`:
 |                       | stopSignal, stopTimeout    | StopSignal, StopTimeout                |
 |                       | wait, waitTimeout          | poll until healthy; fail on unhealthy, |
 |                       |                            |   exit or timeout (with last logs)     |
+|                       | uploads[].file, content    | put_archive before start (mode 0644)   |
 |                       | mustRun (default true)     | running after start                    |
 |                       | destroyGraceSeconds        | stop timeout on delete                 |
 | random.RandomPassword | length, special, upper,    | `secrets` draw from the same alphabet; |
@@ -57,8 +61,29 @@ Mapped inputs (wire names); any other recorded key raises `plan.UnmappedInput`:
 
 Change semantics on a later `up`: a resource whose substituted inputs equal the
 previous ones (and that still exists: a refresh) is left alone. Otherwise
-Network/Volume/Container are replaced (delete first when delete_before_replace),
-RandomPassword is regenerated, dynamic resources follow their provider's diff.
+Network/Volume/Container are replaced, RandomPassword is regenerated, dynamic
+resources follow their provider's diff.
+
+Replacement order, as pulumi/pulumi's engine does it (pkg/resource/deploy/
+step_generator.go, continueStepsFromDiff; step.go, CreateStep.Apply;
+deployment_executor.go, performPostSteps):
+- delete_before_replace (the option, or when the program leaves it unset the
+  provider's answer: pulumi-docker provider/resources.go declares
+  `DeleteBeforeReplace: true` for docker_container, nothing for the others):
+  delete the old object, then create the new one.
+- otherwise create before delete: create the new object, carry on with the
+  rest of the program (dependents see the new one), and delete the old one
+  only after every resource is realised (GenerateDeletes runs once the program
+  has registered everything), in reverse order. Resources the program no
+  longer declares are deleted at that point too.
+- a create that fails after the object exists (a container that never gets
+  healthy with `wait`: the provider returns an error after SetId, i.e. a
+  partial failure) keeps the new object in state with an init error and marks
+  the old one pending delete (CreateStep.Apply sets old.Delete even then);
+  the `up` fails, so the delete does not run. The next `up` deletes pending
+  objects at its end; a resource with an init error and unchanged inputs gets
+  an empty update (the docker provider's update does not wait again), one
+  with changed inputs is replaced.
 Everything created carries the labels `escalafin.test=1` and
 `escalafin.e2e-session=<session>`; `destroy()` removes all of it.
 """
@@ -67,11 +92,13 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import io
 import logging
 import os
 import secrets
 import string
 import subprocess
+import tarfile
 import tempfile
 import time
 from collections.abc import Iterable, Mapping
@@ -108,8 +135,10 @@ BUILD_KEYS = {"context", "dockerfile", "target", "platform", "args", "builderVer
 CONTAINER_KEYS = {
     "name", "image", "envs", "command", "entrypoints", "user", "labels", "healthcheck",
     "networksAdvanced", "ports", "volumes", "restart", "memory", "stopSignal", "stopTimeout",
-    "wait", "waitTimeout", "mustRun", "destroyGraceSeconds",
+    "wait", "waitTimeout", "mustRun", "destroyGraceSeconds", "uploads",
 }  # fmt: skip
+UPLOAD_KEYS = {"file", "content"}
+AUTONAME_HEX = 7  # pulumi-terraform-bridge autonaming: <name>-<7 random hex>
 HEALTHCHECK_KEYS = {"tests", "interval", "timeout", "startPeriod", "retries"}
 NETWORK_ADV_KEYS = {"name", "aliases"}
 PORT_KEYS = {"internal", "external", "ip", "protocol"}
@@ -123,6 +152,16 @@ class Realised:
     resource: Resource
     inputs: dict[str, Any]
     outputs: dict[str, Any]
+    init_error: bool = False
+    """Created, but the create failed afterwards (e.g. never healthy): in state anyway."""
+
+
+class PartialCreate(AssertionError):
+    """A create failed after the object came to exist; the engine keeps it in state."""
+
+    def __init__(self, message: str, outputs: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.outputs = outputs
 
 
 @dataclass
@@ -132,6 +171,8 @@ class UpResult:
     updated: list[str] = field(default_factory=list[str])
     unchanged: list[str] = field(default_factory=list[str])
     skipped: list[str] = field(default_factory=list[str])
+    deleted: list[str] = field(default_factory=list[str])
+    """Replaced objects deleted last (create before delete) and resources no longer declared."""
     seconds: float = 0.0
     steps: list[tuple[str, str, float]] = field(default_factory=list[tuple[str, str, float]])
     """(resource, action, seconds) in the order realised."""
@@ -147,6 +188,8 @@ class Harness:
         self.client = client
         self.session = session
         self.state: dict[str, Realised] = {}
+        self.pending_deletes: list[Realised] = []
+        """Replaced by create-before-delete; deleted at the end of a successful walk."""
         self.built_images: set[str] = set()
         self.image_tags: set[str] = set()
 
@@ -175,15 +218,38 @@ class Harness:
                 s3 = aws_store.client(provider, subs.apply(provider.inputs))
                 action, outputs = self._aws(s3, resource, inputs, previous)
             else:
-                action, outputs = self._realise(resource, inputs, previous, resource.name in forced)
+                try:
+                    action, outputs = self._realise(
+                        resource, inputs, previous, resource.name in forced
+                    )
+                except PartialCreate as failed:
+                    self.state[resource.urn] = Realised(resource, inputs, failed.outputs, True)
+                    raise
             self.state[resource.urn] = Realised(resource, inputs, outputs)
             subs.learn(plan.mock_values(resource), outputs)
             getattr(result, action).append(label(resource))
             took = time.monotonic() - step
             result.steps.append((label(resource), action, took))
             log.info("%s %s %s (%.1fs)", action, resource.type, resource.name, took)
+        self._delete_last(run, result)
         result.seconds = time.monotonic() - started
         return result
+
+    def _delete_last(self, run: ProgramRun, result: UpResult) -> None:
+        """GenerateDeletes: replaced objects, then what the program stopped declaring."""
+        declared = {r.urn for r in run.resources}
+        gone = [r for urn, r in self.state.items() if urn not in declared]
+        for realised in [*reversed(self.pending_deletes), *reversed(gone)]:
+            step = time.monotonic()
+            with contextlib.suppress(NotFound):
+                self._delete(realised)
+            if realised in gone:
+                del self.state[realised.resource.urn]
+            took = time.monotonic() - step
+            result.deleted.append(label(realised.resource))
+            result.steps.append((label(realised.resource), "deleted", took))
+            log.info("deleted %s %s (%.1fs)", realised.resource.type, realised.resource.name, took)
+        self.pending_deletes.clear()
 
     def outputs(self, kind_and_name: str) -> dict[str, Any]:
         """Real outputs of a realised resource named like `UpResult` does ("Container/app")."""
@@ -241,16 +307,20 @@ class Harness:
         if previous is not None and not self._exists(previous):
             previous = None  # refresh: deleted behind our back, so the engine would create it
         if previous is not None and not forced and previous.inputs == inputs:
-            return "unchanged", previous.outputs
-        if previous is not None and r.delete_before_replace:
+            # An init error with no diff is an empty update; it clears the error.
+            return ("updated" if previous.init_error else "unchanged"), previous.outputs
+        if previous is not None and delete_before_replace(r):
             self._delete(previous)
             return "replaced", create(r, inputs)
-        outputs = create(r, inputs)
-        if previous is not None:
-            with contextlib.suppress(NotFound):
-                self._delete(previous)
-            return "replaced", outputs
-        return "created", outputs
+        if previous is None:
+            return "created", create(r, inputs)
+        try:
+            outputs = create(r, inputs)
+        except PartialCreate:
+            self.pending_deletes.append(previous)  # old.Delete = true even on a partial failure
+            raise
+        self.pending_deletes.append(previous)
+        return "replaced", outputs
 
     def _exists(self, realised: Realised) -> bool:
         """Refresh: does the realised object still exist on the engine?"""
@@ -409,9 +479,10 @@ class Harness:
                 "start_period": plan.go_duration_ns(hc.get("startPeriod") or "0s"),
                 "retries": int(hc.get("retries") or 0),
             }
+        name = str(inputs.get("name") or f"{r.name}-{secrets.token_hex(4)[:AUTONAME_HEX]}")
         created = api.create_container(
             image=inputs["image"],
-            name=inputs["name"],
+            name=name,
             command=inputs.get("command") or None,
             entrypoint=inputs.get("entrypoints") or None,
             user=inputs.get("user") or "",
@@ -425,17 +496,26 @@ class Harness:
             networking_config=networking,
         )
         cid = str(created["Id"])
+        outputs = {"id": cid, "name": name}
         for n in networks[1:]:
             api.connect_container_to_network(cid, n["name"], aliases=n.get("aliases") or None)
+        uploads: list[dict[str, Any]] = list(inputs.get("uploads") or [])
+        if uploads:
+            api.put_archive(cid, "/", _upload_archive(r, uploads))
         api.start(cid)
         container = self.client.containers.get(cid)
-        if inputs.get("wait"):
-            _wait_healthy(r, container, float(inputs.get("waitTimeout") or 60))
-        if inputs.get("mustRun", True):
-            container.reload()
-            if container.status != "running":
-                raise AssertionError(f"container {r.name} is {container.status}, mustRun is set")
-        return {"id": cid, "name": inputs["name"]}
+        try:
+            if inputs.get("wait"):
+                _wait_healthy(r, container, float(inputs.get("waitTimeout") or 60))
+            if inputs.get("mustRun", True):
+                container.reload()
+                if container.status != "running":
+                    raise AssertionError(
+                        f"container {r.name} is {container.status}, mustRun is set"
+                    )
+        except AssertionError as failed:  # after SetId: the provider reports a partial create
+            raise PartialCreate(str(failed), outputs) from None
+        return outputs
 
     # ------------------------------------------------------------------ others
 
@@ -489,6 +569,26 @@ class Harness:
             return "unchanged", previous.outputs
         outputs = aws_store.realise(s3, r, inputs)
         return ("updated" if previous else "created"), outputs
+
+
+def delete_before_replace(r: Resource) -> bool:
+    """The program's option when set, else the provider's answer (see the module docstring)."""
+    if r.delete_before_replace is not None:
+        return r.delete_before_replace
+    return r.type == CONTAINER
+
+
+def _upload_archive(r: Resource, uploads: list[dict[str, Any]]) -> bytes:
+    """The provider's upload: one tar entry per file, mode 0644, extracted at /."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for upload in uploads:
+            plan.check_keys(r, upload, UPLOAD_KEYS, "uploads[].")
+            data = str(upload["content"]).encode()
+            info = tarfile.TarInfo(str(upload["file"]).lstrip("/"))
+            info.size, info.mode, info.mtime = len(data), 0o644, int(time.time())
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
 
 
 def label(r: Resource) -> str:

@@ -1,4 +1,5 @@
-"""The harness's own guarantees: unknown inputs fail loudly, cleanup survives failures."""
+"""The harness's own guarantees: unknown inputs fail loudly, cleanup survives failures,
+replacements happen in the engine's order."""
 
 from __future__ import annotations
 
@@ -8,13 +9,30 @@ import docker
 import pytest
 
 from tests.e2e import plan
-from tests.e2e.harness import CONTAINER, NETWORK, SESSION_LABEL, Harness
+from tests.e2e.harness import (
+    CONTAINER,
+    NETWORK,
+    SESSION_LABEL,
+    Harness,
+    PartialCreate,
+    delete_before_replace,
+)
+from tests.support import images
+from tests.support.docker_env import require_image
 from tests.support.program import ProgramRun, Resource
 
 pytestmark = pytest.mark.e2e
 
 
-def recorded(type_: str, name: str, inputs: dict[str, object], deps: list[str]) -> Resource:
+def recorded(
+    type_: str,
+    name: str,
+    inputs: dict[str, object],
+    deps: list[str],
+    *,
+    dbr: bool | None = True,
+    outputs: dict[str, object] | None = None,
+) -> Resource:
     return Resource(
         type=type_,
         name=name,
@@ -25,10 +43,11 @@ def recorded(type_: str, name: str, inputs: dict[str, object], deps: list[str]) 
         secret_paths=set(),
         protect=False,
         retain_on_delete=False,
-        delete_before_replace=True,
+        delete_before_replace=dbr,
         replace_on_changes=[],
         dependencies=deps,
         provider="",
+        outputs=dict(outputs or {}),
     )
 
 
@@ -69,3 +88,106 @@ def test_unmapped_input_fails_and_everything_created_is_removed(
     finally:
         harness.destroy()
     assert not docker_client.networks.list(filters={"label": f"{SESSION_LABEL}={session}"})
+
+
+def test_unset_delete_before_replace_is_the_providers_answer() -> None:
+    """pulumi-docker declares DeleteBeforeReplace for containers only (provider/resources.go)."""
+    assert delete_before_replace(recorded(CONTAINER, "c", {}, [], dbr=None)) is True
+    assert delete_before_replace(recorded(CONTAINER, "c", {}, [], dbr=False)) is False
+    assert delete_before_replace(recorded(NETWORK, "n", {}, [], dbr=None)) is False
+
+
+MOCK_NAME = "svc-mock123"  # what the mocks would report as the autonamed container's name
+
+
+def sleeper(version: str, deps: list[str], healthcheck: list[str] | None = None) -> Resource:
+    """An autonamed, create-before-delete container (like the app)."""
+    inputs: dict[str, object] = {
+        "image": images.PYTHON,
+        "command": ["sleep", "600"],
+        "envs": [f"VERSION={version}"],
+        "destroyGraceSeconds": 0,
+    }
+    if healthcheck:
+        inputs.update(
+            healthcheck={"tests": healthcheck, "interval": "1s", "timeout": "1s", "retries": 1},
+            wait=True,
+            waitTimeout=30,
+        )
+    return recorded(CONTAINER, "svc", inputs, deps, dbr=False, outputs={"name": MOCK_NAME})
+
+
+def user_of_svc(session: str, deps: list[str]) -> Resource:
+    """A named (delete-first) container whose input is the autonamed one's name."""
+    inputs = {
+        "name": f"{session}-user",
+        "image": images.PYTHON,
+        "command": ["sleep", "600"],
+        "envs": [f"UPSTREAM={MOCK_NAME}"],
+    }
+    return recorded(CONTAINER, "user", inputs, deps)
+
+
+def names_in_session(client: docker.DockerClient, session: str) -> set[str]:
+    flt: dict[str, str | list[str] | bool] = {"label": f"{SESSION_LABEL}={session}"}
+    return {str(c.name) for c in client.containers.list(all=True, filters=flt)}
+
+
+def test_create_before_delete_creates_updates_dependents_then_deletes_old(
+    docker_client: docker.DockerClient,
+) -> None:
+    require_image(docker_client, images.PYTHON)
+    session = f"escalafin-e2e-rules-{secrets.token_hex(4)}"
+    harness = Harness(docker_client, session)
+    net = recorded(NETWORK, "public", {"name": f"{session}-net"}, [])
+    try:
+        harness.up(ProgramRun("dev", {}, [net, sleeper("1", [net.urn])], {}, set()))
+        old = harness.container("svc")
+        assert old.name.startswith("svc-") and len(old.name) == len("svc-") + 7  # autonamed
+        svc = sleeper("2", [net.urn])
+        user = user_of_svc(session, [svc.urn])
+        result = harness.up(ProgramRun("dev", {}, [net, svc, user], {}, set()))
+        new = harness.container("svc")
+        assert new.name != old.name
+        assert [(s[0], s[1]) for s in result.steps] == [
+            ("Network/public", "unchanged"),
+            ("Container/svc", "replaced"),
+            ("Container/user", "created"),
+            ("Container/svc", "deleted"),  # the old one, after everything else
+        ]
+        env = harness.container("user").attrs["Config"]["Env"]
+        assert f"UPSTREAM={new.name}" in env  # the dependent saw the new one
+        assert names_in_session(docker_client, session) == {new.name, f"{session}-user"}
+        # Declared no more: deleted at the end as well.
+        result = harness.up(ProgramRun("dev", {}, [net, svc], {}, set()))
+        assert result.deleted == ["Container/user"]
+        assert names_in_session(docker_client, session) == {new.name}
+    finally:
+        harness.destroy()
+
+
+def test_never_healthy_replacement_keeps_the_old_until_a_later_up_succeeds(
+    docker_client: docker.DockerClient,
+) -> None:
+    require_image(docker_client, images.PYTHON)
+    session = f"escalafin-e2e-rules-{secrets.token_hex(4)}"
+    harness = Harness(docker_client, session)
+    net = recorded(NETWORK, "public", {"name": f"{session}-net"}, [])
+    try:
+        harness.up(
+            ProgramRun("dev", {}, [net, sleeper("1", [net.urn], ["CMD", "true"])], {}, set())
+        )
+        old = harness.container("svc").name
+        broken = sleeper("2", [net.urn], ["CMD", "false"])
+        with pytest.raises(PartialCreate, match="not healthy"):
+            harness.up(ProgramRun("dev", {}, [net, broken], {}, set()))
+        failed = harness.container("svc").name  # in state with an init error
+        assert harness.state[broken.urn].init_error
+        assert names_in_session(docker_client, session) == {old, failed}  # old still there
+        fixed = sleeper("3", [net.urn], ["CMD", "true"])
+        result = harness.up(ProgramRun("dev", {}, [net, fixed], {}, set()))
+        assert "Container/svc" in result.replaced
+        assert result.deleted == ["Container/svc", "Container/svc"]  # the broken, then the old
+        assert names_in_session(docker_client, session) == {harness.container("svc").name}
+    finally:
+        harness.destroy()

@@ -21,10 +21,15 @@ def test_up_runs_the_lifecycle_in_network_and_comes_up_healthy(prodlike: Deploym
     assert runner["network"] == f"{prodlike.prefix}-internal"
 
 
-def test_only_the_app_port_is_published(prodlike: Deployment) -> None:
+def test_only_the_ingress_port_is_published(prodlike: Deployment) -> None:
     scenarios.only_published(
         prodlike,
-        {"app": {"3000/tcp": [("127.0.0.1", str(prodlike.app_port))]}, "postgres": {}, "redis": {}},
+        {
+            "ingress": {"80/tcp": [("127.0.0.1", str(prodlike.app_port))]},
+            "app": {},
+            "postgres": {},
+            "redis": {},
+        },
     )
 
 
