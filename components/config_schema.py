@@ -142,6 +142,12 @@ KEYS: tuple[Key, ...] = (
         "at a time beside the old, switches traffic once all are healthy, then stops the old.",
         "1",
     ),
+    _k(
+        "appImage",
+        "string",
+        "Run this image, already on the Docker host, instead of building appContext: a previous "
+        "imageDigest output (sha256:...) to roll back, or a local tag. Default: build appContext.",
+    ),
     _k("ingressImage", "string", "Image of the ingress (Caddy 2).", "caddy:2-alpine"),
     _k(
         "ingressBindAddress",

@@ -62,7 +62,10 @@ class EscalaFin(pulumi.ComponentResource):
             NetworksArgs(s.name_prefix, admin_network=s.database.admin_endpoint is not None),
             child,
         )
-        image = AppImage("app-image", AppImageArgs(s.app.build), child)
+        # A pinned image (appImage: a rollback) runs as it is; otherwise appContext is built.
+        app_image = (
+            s.app.image or AppImage("app-image", AppImageArgs(s.app.build), child).repo_digest
+        )
         ops_image = OpsImage(
             "ops-image",
             OpsImageArgs(s.name_prefix, s.ops_base_image, s.database.major),
@@ -115,7 +118,7 @@ class EscalaFin(pulumi.ComponentResource):
                 environment=s.environment,
                 name_prefix=s.name_prefix,
                 restart_policy=s.restart_policy,
-                image=image.repo_digest,
+                image=app_image,
                 database_url=database.internal_url,
                 redis_url=cache.url,
                 nextauth_secret=credentials.nextauth_secret,
@@ -198,7 +201,7 @@ class EscalaFin(pulumi.ComponentResource):
 
         self.app_url = app.url
         self.health_url = app.health_url
-        self.image_digest = image.repo_digest
+        self.image_digest = pulumi.Output.from_input(app_image)
         self.backup_bucket = bucket.name
         self.backup_agent_container = agent.container_name
         self.app_container = app.containers[0].name

@@ -89,6 +89,8 @@ class AppSettings:
     memory_mb: int
     health: Healthcheck
     replicas: int
+    image: str | None
+    """Run this image instead of building `build` (a rollback to a previous imageDigest)."""
 
     @property
     def health_url(self) -> str:
@@ -408,6 +410,7 @@ def _app(r: _Reader, prefix: str, http_port: int) -> AppSettings:
             start_period=r.parsed("healthStartPeriod", v.parse_duration, "40s"),
         ),
         replicas=r.integer("appReplicas", 1, 20),
+        image=r.optional("appImage", v.parse_image_or_id),
     )
 
 

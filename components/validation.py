@@ -118,6 +118,22 @@ def parse_image_ref(raw: str) -> str:
     return raw
 
 
+_IMAGE_ID = re.compile(r"^sha256:[a-f0-9]{64}$")
+
+
+def parse_image_or_id(raw: str) -> str:
+    """An image reference, or a local image id (sha256:<64 hex>) as imageDigest reports it."""
+    if _IMAGE_ID.match(raw.strip()):
+        return raw.strip()
+    try:
+        return parse_image_ref(raw.strip())
+    except InvalidValue:
+        raise InvalidValue(
+            "an image id such as sha256:<64 hex> (a previous imageDigest output) "
+            "or a local image reference such as escalafin-prod-app:1.2"
+        ) from None
+
+
 def image_tag(reference: str) -> str | None:
     match = _IMAGE_REF.match(reference)
     return match.group("tag") if match else None

@@ -469,3 +469,12 @@ def test_https_settings_reach_the_caddyfile() -> None:
         (443, 8443, "udp"),
     }
     assert all(p["ip"] == "127.0.0.1" for p in ports)
+
+
+def test_pinned_image_skips_the_build_and_runs_as_given() -> None:
+    """Rollback: appImage = a previous imageDigest output."""
+    previous = "sha256:" + "ab" * 32
+    run = run_program("dev", {"escalafin:appImage": previous})
+    assert [i.name for i in run.of_type("docker:index/image:Image")] == ["ops"]  # no app build
+    assert run.one(CONTAINER, "app").inputs["image"] == previous
+    assert run.outputs["imageDigest"] == previous

@@ -51,6 +51,7 @@ def error_for(stack: str = "dev", **overrides: str | None) -> str:
         ("ingressAcmeCaRoot", "not a certificate", "PEM certificates"),
         ("ingressMaxBodyMb", "0", "an integer from 1 to 10240"),
         ("appReplicas", "0", "an integer from 1 to 20"),
+        ("appImage", "App Image", "an image id such as sha256:<64 hex>"),
         ("databaseAdminPort", "0", "an integer from 1 to 65535"),
         ("appMemoryMb", "12", "an integer from 64 to 65536"),
         ("databaseAdminPortEnabled", "maybe", "true or false"),
