@@ -2,9 +2,11 @@
 
 The client routes carry personal data, so they need a user: ADMIN or ADVISOR,
 status ACTIVE. A successful check is remembered for a minute per (email,
-password digest), so load does not mean one bcrypt per request; bcrypt runs in
-a worker thread, at most two at a time, so bad passwords cannot starve the
-event loop. Parsing is pure and unit-tested.
+password digest), and concurrent requests with the same credentials share one
+check, so load does not mean one bcrypt per request — nor a queue of them
+when a fresh replica takes its first burst. bcrypt runs in a worker thread, at
+most two at a time, so bad passwords cannot starve the event loop. Parsing is
+pure and unit-tested.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ class Authenticator:
         self._pool = pool
         self._remembered: dict[bytes, tuple[float, Principal]] = {}
         self._bcrypt_slots = asyncio.Semaphore(2)
+        self._checking: dict[bytes, asyncio.Future[Principal | None]] = {}
 
     async def authenticate(self, header: str | None) -> Principal | None:
         """The user behind the header (any role), or None: unknown, inactive, wrong password."""
@@ -63,6 +66,14 @@ class Authenticator:
         remembered = self._remembered.get(key)
         if remembered and remembered[0] > time.monotonic():
             return remembered[1]
+        pending = self._checking.get(key)
+        if pending is None:  # one check per credentials at a time; the others wait for it
+            pending = asyncio.ensure_future(self._check(key, email, password))
+            self._checking[key] = pending
+            pending.add_done_callback(lambda _: self._checking.pop(key, None))
+        return await asyncio.shield(pending)
+
+    async def _check(self, key: bytes, email: str, password: str) -> Principal | None:
         async with self._pool.connection() as conn:
             cursor = await conn.execute(
                 'SELECT "id", "password", "role"::text, "status"::text FROM "users" '

@@ -103,7 +103,8 @@ def test_ingress_defaults_per_stack() -> None:
     assert settings_for("dev").app.public_url == "http://localhost:3000"
     assert settings_for("dev", ingressHttpPort="8080").app.public_url == "http://localhost:8080"
     prod = settings_for("prod").ingress
-    assert (prod.bind_address, prod.http_port, prod.https_port) == ("0.0.0.0", 80, 443)
+    everywhere = "0.0.0.0"  # noqa: S104 - prod's ingress is what the internet reaches
+    assert (prod.bind_address, prod.http_port, prod.https_port) == (everywhere, 80, 443)
     assert prod.tls and prod.host == "app.escalafin.example.com"
     assert settings_for("prod").app.replicas == 1
 

@@ -1,0 +1,97 @@
+"""What clients see during a redeploy: zero-downtime (ingress + create-before-delete)
+side by side with the delete-first replacement the program did before, same run.
+
+One dev stack (e2e harness: test infrastructure standing in for `pulumi up`),
+two measurements, each a redeploy of the app (a new APP_VERSION, so the
+container is replaced) under ~50 requests/s of mixed GET/POST /api/clients
+(tests/e2e/load.py), from WARMUP_S before the `up` to COOLDOWN_S after it:
+
+- baseline "delete-first (before)": the app container as the program declared
+  it before the ingress — fixed name `<prefix>-app`, its port published on
+  127.0.0.1, delete_before_replace — reached directly on that port. The
+  recorded run is rewritten to that shape before the harness realises it.
+- "zero-downtime (now)": the program as it is — Caddy in front, the app
+  autonamed and replaced create-before-delete, the route switched once the
+  new container is healthy, the old one deleted last.
+
+    eval "$(../shared/lab/lab.sh env)"; venv/bin/python -m benchmarks.bench_redeploy
+"""
+
+from __future__ import annotations
+
+import time
+
+from tests.e2e import scenarios, zero_downtime
+from tests.e2e.conftest import Deployment, deployment, free_port
+from tests.e2e.harness import CONTAINER
+from tests.e2e.load import Load, Report
+from tests.support import docker_env
+from tests.support.program import ProgramRun
+
+APP_PORT = 3000
+
+
+def as_before(run: ProgramRun, prefix: str, host_port: int) -> ProgramRun:
+    """The app containers as the program declared them before the ingress."""
+    for r in run.resources:
+        labels = {item["label"]: item["value"] for item in r.inputs.get("labels") or []}
+        if r.type == CONTAINER and labels.get("escalafin.component") == "app":
+            r.inputs["name"] = f"{prefix}-{r.name}"
+            r.inputs["ports"] = [{"internal": APP_PORT, "external": host_port, "ip": "127.0.0.1"}]
+            r.delete_before_replace = True
+    return run
+
+
+def measure(d: Deployment, port: int, version: str, before: int | None) -> tuple[Report, float]:
+    """Redeploy to `version` under load on `port`; (what the clients saw, seconds of the up)."""
+    d.configure(appVersion=version)
+    run = d.program()
+    if before is not None:
+        run = as_before(run, d.prefix, before)
+    with Load(port, zero_downtime.ADMIN, zero_downtime.admin_password(d)) as load:
+        time.sleep(zero_downtime.WARMUP_S)
+        started = time.monotonic()
+        d.harness.up(run)
+        took = time.monotonic() - started
+        time.sleep(zero_downtime.COOLDOWN_S)
+    return load.report, took
+
+
+def row(label: str, report: Report, up_s: float) -> str:
+    return (
+        f"{label:<26} {report.sent:>6} {report.ok:>7} {report.failed:>7} "
+        f"{report.percentile(50) * 1000:>8.0f} {report.percentile(99) * 1000:>8.0f} {up_s:>7.1f}"
+    )
+
+
+def main() -> None:
+    client = docker_env.client()
+    stack = deployment(client, "dev", **zero_downtime.settings_for_deploys())
+    d = next(stack)
+    try:
+        before_port = free_port()
+        d.harness.up(as_before(d.program(), d.prefix, before_port))
+        assert scenarios.wait_health(before_port)[0] == 200
+        baseline = measure(d, before_port, "1.0.1", before_port)
+        failures = baseline[0].failures[:3]
+
+        d.harness.up(d.program())  # to the program as it is: the app behind the ingress
+        assert scenarios.wait_health(d.app_port)[0] == 200
+        now = measure(d, d.app_port, "1.0.2", None)
+
+        print(
+            f"{'redeploy under load':<26} {'sent':>6} {'served':>7} {'failed':>7} "
+            f"{'p50 ms':>8} {'p99 ms':>8} {'up s':>7}"
+        )
+        print(row("delete-first (before)", *baseline))
+        print(row("zero-downtime (now)", *now))
+        if failures:
+            print("baseline failures, first few:", *failures, sep="\n  ")
+        if now[0].failed:
+            print("zero-downtime failures:", *now[0].failures[:3], sep="\n  ")
+    finally:
+        stack.close()
+
+
+if __name__ == "__main__":
+    main()
