@@ -55,10 +55,10 @@ from pulumi.dynamic import (
 )
 
 from ingress.caddyfile import ACME_ROOT_PATH, CONFIG_PATH
+from lifecycle.dynamic_inputs import changed, is_unknown, without_provider
 
 log = logging.getLogger("ingress.route")
 
-UNKNOWN: Final = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # pulumi.runtime.rpc.UNKNOWN
 TRIGGERS: Final = ("caddyfile", "acme_ca_root", "ingress_container", "upstream_containers")
 POLL_S: Final = 1.0
 
@@ -106,18 +106,6 @@ def config_archive(caddyfile: str, acme_ca_root: str | None) -> bytes:
             info.size, info.mode, info.mtime = len(data), 0o644, int(time.time())
             tar.addfile(info, io.BytesIO(data))
     return buffer.getvalue()
-
-
-def _is_unknown(value: object) -> bool:
-    if value == UNKNOWN:
-        return True
-    if isinstance(value, (list, tuple)):
-        return any(_is_unknown(v) for v in value)  # pyright: ignore[reportUnknownVariableType,reportUnknownArgumentType]
-    return False
-
-
-def _without_provider(props: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in props.items() if k != "__provider"}
 
 
 # ------------------------------------------------------------------ Docker I/O
@@ -253,31 +241,33 @@ class IngressRouteProvider(ResourceProvider):
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         failures: list[CheckFailure] = []
         for key in ("ingress_container", "caddyfile"):
-            if not _is_unknown(news.get(key)) and not news.get(key):
+            if not is_unknown(news.get(key)) and not news.get(key):
                 failures.append(CheckFailure(key, f"{key} is required"))
         upstreams = news.get("upstream_containers")
-        if not _is_unknown(upstreams) and not upstreams:
+        if not is_unknown(upstreams) and not upstreams:
             failures.append(CheckFailure("upstream_containers", "at least one app container"))
         return CheckResult(news, failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        changed = [k for k in TRIGGERS if _is_unknown(news.get(k)) or olds.get(k) != news.get(k)]
         return DiffResult(
-            changes=bool(changed), replaces=[], stables=["id"], delete_before_replace=False
+            changes=bool(changed(olds, news, TRIGGERS)),
+            replaces=[],
+            stables=["id"],
+            delete_before_replace=False,
         )
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         switch(Target.from_props(props))
-        return CreateResult(f"route-{uuid.uuid4().hex[:12]}", _without_provider(props))
+        return CreateResult(f"route-{uuid.uuid4().hex[:12]}", without_provider(props))
 
     def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         switch(Target.from_props(news))
-        return UpdateResult(_without_provider(news))
+        return UpdateResult(without_provider(news))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         """Refresh: what the Caddy container really serves (drift shows as a diff)."""
         live = read_config(props.get("docker_host") or None, str(props["ingress_container"]))
-        return ReadResult(id_, {**_without_provider(props), "caddyfile": live or ""})
+        return ReadResult(id_, {**without_provider(props), "caddyfile": live or ""})
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
         log.info("IngressRoute deleted from the stack; Caddy keeps its last configuration")

@@ -45,10 +45,12 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
+from lifecycle.dynamic_inputs import UNKNOWN, changed, is_unknown, without_provider
 from lifecycle.jobs import RunnerArgs
 from lifecycle.migration_plan import folder_hash
 
 __all__ = [
+    "UNKNOWN",
     "ConditionalSeed",
     "ConditionalSeedArgs",
     "DatabaseMigrations",
@@ -58,38 +60,21 @@ __all__ = [
 
 log = logging.getLogger("lifecycle.providers")
 
-UNKNOWN: Final = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # pulumi.runtime.rpc.UNKNOWN
 MIGRATION_TRIGGERS: Final = ("database_url", "migrations_hash", "database_identity", "runner")
 SEED_TRIGGERS: Final = ("database_url", "seed_hash", "database_identity", "runner")
 SECRET_OUTPUTS: Final = ["database_url"]
-
-
-def _is_unknown(value: object) -> bool:
-    if value == UNKNOWN:
-        return True
-    if isinstance(value, Mapping):
-        return any(_is_unknown(v) for v in value.values())  # pyright: ignore[reportUnknownVariableType,reportUnknownArgumentType]
-    return False
-
-
-def _changed(olds: Mapping[str, Any], news: Mapping[str, Any], keys: tuple[str, ...]) -> list[str]:
-    return [k for k in keys if _is_unknown(news.get(k)) or olds.get(k) != news.get(k)]
 
 
 def _check(news: dict[str, Any], required: tuple[str, ...]) -> CheckResult:
     """Validate inputs without any I/O beyond the local filesystem; unknowns pass."""
     failures: list[CheckFailure] = []
     for key in required:
-        if not _is_unknown(news.get(key)) and not news.get(key):
+        if not is_unknown(news.get(key)) and not news.get(key):
             failures.append(CheckFailure(key, f"{key} is required"))
     runner: dict[str, Any] = news.get("runner") or {}
-    if not _is_unknown(runner):
+    if not is_unknown(runner):
         failures += [CheckFailure("runner", p) for p in RunnerArgs.from_dict(runner).problems()]
     return CheckResult(news, failures)
-
-
-def _without_provider(props: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in props.items() if k != "__provider"}
 
 
 # --- migrations ------------------------------------------------------------------------------
@@ -102,11 +87,11 @@ class MigrationsProvider(ResourceProvider):
         return _check(news, ("database_url", "migrations_dir", "migrations_hash"))
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        changed = _changed(olds, news, MIGRATION_TRIGGERS)
+        triggers = changed(olds, news, MIGRATION_TRIGGERS)
         if olds.get("pending"):  # refresh found migrations nobody applied yet
-            changed.append("pending")
+            triggers.append("pending")
         return DiffResult(
-            changes=bool(changed), replaces=[], stables=["id"], delete_before_replace=False
+            changes=bool(triggers), replaces=[], stables=["id"], delete_before_replace=False
         )
 
     def _deploy(self, props: dict[str, Any]) -> dict[str, Any]:
@@ -120,7 +105,7 @@ class MigrationsProvider(ResourceProvider):
             lock_timeout_s=float(props.get("lock_timeout_s") or 60.0),
         )
         return {
-            **_without_provider(props),
+            **without_provider(props),
             "applied": list(summary.get("applied", [])),
             "applied_count": int(summary.get("count", 0)),
             "total_applied": int(summary.get("count", 0)) + int(summary.get("skipped", 0)),
@@ -149,7 +134,7 @@ class MigrationsProvider(ResourceProvider):
         return ReadResult(
             id_,
             {
-                **_without_provider(props),
+                **without_provider(props),
                 "pending": pending,
                 "total_applied": len(summary.get("applied", [])),
             },
@@ -221,9 +206,9 @@ class SeedProvider(ResourceProvider):
         return _check(news, ("database_url", "seed_file", "seed_hash"))
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        changed = _changed(olds, news, SEED_TRIGGERS)
+        triggers = changed(olds, news, SEED_TRIGGERS)
         return DiffResult(
-            changes=bool(changed), replaces=[], stables=["id"], delete_before_replace=False
+            changes=bool(triggers), replaces=[], stables=["id"], delete_before_replace=False
         )
 
     def _seed(self, props: dict[str, Any]) -> dict[str, Any]:
@@ -237,7 +222,7 @@ class SeedProvider(ResourceProvider):
             passwords,
             lock_timeout_s=float(props.get("lock_timeout_s") or 60.0),
         )
-        outs = {k: v for k, v in _without_provider(props).items() if k != "passwords"}
+        outs = {k: v for k, v in without_provider(props).items() if k != "passwords"}
         return {
             **outs,
             "outcome": summary["outcome"],
@@ -253,7 +238,7 @@ class SeedProvider(ResourceProvider):
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         # The seed has no drift to report: it ran once; the users now belong to the app.
-        return ReadResult(id_, _without_provider(props))
+        return ReadResult(id_, without_provider(props))
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
         log.info("ConditionalSeed deleted from the stack; seeded users are left untouched")

@@ -4,6 +4,8 @@ replacements happen in the engine's order."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
 
 import docker
 import pytest
@@ -15,6 +17,7 @@ from tests.e2e.harness import (
     SESSION_LABEL,
     Harness,
     PartialCreate,
+    UpResult,
     delete_before_replace,
 )
 from tests.support import images
@@ -133,61 +136,69 @@ def names_in_session(client: docker.DockerClient, session: str) -> set[str]:
     return {str(c.name) for c in client.containers.list(all=True, filters=flt)}
 
 
-def test_create_before_delete_creates_updates_dependents_then_deletes_old(
-    docker_client: docker.DockerClient,
-) -> None:
+@dataclass
+class Sandbox:
+    harness: Harness
+    session: str
+    net: Resource
+
+    def up(self, *resources: Resource) -> UpResult:
+        return self.harness.up(ProgramRun("dev", {}, [self.net, *resources], {}, set()))
+
+    def names(self) -> set[str]:
+        return names_in_session(self.harness.client, self.session)
+
+
+@pytest.fixture
+def sandbox(docker_client: docker.DockerClient) -> Iterator[Sandbox]:
+    """A harness with one network, destroyed afterwards."""
     require_image(docker_client, images.PYTHON)
     session = f"escalafin-e2e-rules-{secrets.token_hex(4)}"
     harness = Harness(docker_client, session)
-    net = recorded(NETWORK, "public", {"name": f"{session}-net"}, [])
     try:
-        harness.up(ProgramRun("dev", {}, [net, sleeper("1", [net.urn])], {}, set()))
-        old = harness.container("svc")
-        assert old.name.startswith("svc-") and len(old.name) == len("svc-") + 7  # autonamed
-        svc = sleeper("2", [net.urn])
-        user = user_of_svc(session, [svc.urn])
-        result = harness.up(ProgramRun("dev", {}, [net, svc, user], {}, set()))
-        new = harness.container("svc")
-        assert new.name != old.name
-        assert [(s[0], s[1]) for s in result.steps] == [
-            ("Network/public", "unchanged"),
-            ("Container/svc", "replaced"),
-            ("Container/user", "created"),
-            ("Container/svc", "deleted"),  # the old one, after everything else
-        ]
-        env = harness.container("user").attrs["Config"]["Env"]
-        assert f"UPSTREAM={new.name}" in env  # the dependent saw the new one
-        assert names_in_session(docker_client, session) == {new.name, f"{session}-user"}
-        # Declared no more: deleted at the end as well.
-        result = harness.up(ProgramRun("dev", {}, [net, svc], {}, set()))
-        assert result.deleted == ["Container/user"]
-        assert names_in_session(docker_client, session) == {new.name}
+        yield Sandbox(harness, session, recorded(NETWORK, "public", {"name": f"{session}-net"}, []))
     finally:
         harness.destroy()
+
+
+def test_create_before_delete_creates_updates_dependents_then_deletes_old(
+    sandbox: Sandbox,
+) -> None:
+    net = sandbox.net
+    sandbox.up(sleeper("1", [net.urn]))
+    old = sandbox.harness.container("svc")
+    assert old.name.startswith("svc-") and len(old.name) == len("svc-") + 7  # autonamed
+    svc = sleeper("2", [net.urn])
+    result = sandbox.up(svc, user_of_svc(sandbox.session, [svc.urn]))
+    new = sandbox.harness.container("svc")
+    assert new.name != old.name
+    assert [(s[0], s[1]) for s in result.steps] == [
+        ("Network/public", "unchanged"),
+        ("Container/svc", "replaced"),
+        ("Container/user", "created"),
+        ("Container/svc", "deleted"),  # the old one, after everything else
+    ]
+    env = sandbox.harness.container("user").attrs["Config"]["Env"]
+    assert f"UPSTREAM={new.name}" in env  # the dependent saw the new one
+    assert sandbox.names() == {new.name, f"{sandbox.session}-user"}
+    # Declared no more: deleted at the end as well.
+    assert sandbox.up(svc).deleted == ["Container/user"]
+    assert sandbox.names() == {new.name}
 
 
 def test_never_healthy_replacement_keeps_the_old_until_a_later_up_succeeds(
-    docker_client: docker.DockerClient,
+    sandbox: Sandbox,
 ) -> None:
-    require_image(docker_client, images.PYTHON)
-    session = f"escalafin-e2e-rules-{secrets.token_hex(4)}"
-    harness = Harness(docker_client, session)
-    net = recorded(NETWORK, "public", {"name": f"{session}-net"}, [])
-    try:
-        harness.up(
-            ProgramRun("dev", {}, [net, sleeper("1", [net.urn], ["CMD", "true"])], {}, set())
-        )
-        old = harness.container("svc").name
-        broken = sleeper("2", [net.urn], ["CMD", "false"])
-        with pytest.raises(PartialCreate, match="not healthy"):
-            harness.up(ProgramRun("dev", {}, [net, broken], {}, set()))
-        failed = harness.container("svc").name  # in state with an init error
-        assert harness.state[broken.urn].init_error
-        assert names_in_session(docker_client, session) == {old, failed}  # old still there
-        fixed = sleeper("3", [net.urn], ["CMD", "true"])
-        result = harness.up(ProgramRun("dev", {}, [net, fixed], {}, set()))
-        assert "Container/svc" in result.replaced
-        assert result.deleted == ["Container/svc", "Container/svc"]  # the broken, then the old
-        assert names_in_session(docker_client, session) == {harness.container("svc").name}
-    finally:
-        harness.destroy()
+    net = sandbox.net
+    sandbox.up(sleeper("1", [net.urn], ["CMD", "true"]))
+    old = sandbox.harness.container("svc").name
+    broken = sleeper("2", [net.urn], ["CMD", "false"])
+    with pytest.raises(PartialCreate, match="not healthy"):
+        sandbox.up(broken)
+    failed = sandbox.harness.container("svc").name  # in state with an init error
+    assert sandbox.harness.state[broken.urn].init_error
+    assert sandbox.names() == {old, failed}  # the old one is still there
+    result = sandbox.up(sleeper("3", [net.urn], ["CMD", "true"]))
+    assert "Container/svc" in result.replaced
+    assert result.deleted == ["Container/svc", "Container/svc"]  # the broken, then the old
+    assert sandbox.names() == {sandbox.harness.container("svc").name}

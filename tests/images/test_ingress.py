@@ -120,6 +120,10 @@ def lab(docker_client: docker.DockerClient) -> Iterator[Lab]:
                 c.remove(force=True)
 
 
+def logs(lab: Lab) -> list[str]:
+    return lab.caddy.logs(stdout=True, stderr=True).decode(errors="replace").splitlines()
+
+
 def wait_status(lab: Lab, status: int, timeout: float = 20) -> tuple[int, dict[str, str], str]:
     deadline = time.monotonic() + timeout
     while True:
@@ -144,6 +148,8 @@ def test_route_switches_only_to_healthy_upstreams(lab: Lab) -> None:
     assert (status, body) == (200, first)
     assert headers.get("X-Content-Type-Options") == "nosniff"
     assert "Server" not in headers and "Strict-Transport-Security" not in headers
+    access = [line for line in logs(lab) if '"logger":"http.log.access' in line]
+    assert access and '"status":200' in access[-1]  # one JSON access log line per request
 
     broken = lab.upstream(healthy=False)
     with pytest.raises(route.RouteError, match=f"{broken} is unhealthy"):
