@@ -39,7 +39,14 @@ class Report:
     latencies_s: list[float] = field(default_factory=list[float])
     acknowledged: list[str] = field(default_factory=list[str])
     """Ids of the clients whose POST was answered 201."""
+    failed_at: list[float] = field(default_factory=list[float])
+    """When each failed request was sent, in seconds from the start."""
     seconds: float = 0.0
+
+    @property
+    def failing_s(self) -> float:
+        """From the first failed request to the last one: how long clients saw errors."""
+        return max(self.failed_at) - min(self.failed_at) if self.failed_at else 0.0
 
     def percentile(self, p: float) -> float:
         if not self.latencies_s:
@@ -159,5 +166,6 @@ class Load:
                     self.report.acknowledged.append(str(json.loads(payload)["client"]["id"]))
             else:
                 self.report.failed += 1
+                self.report.failed_at.append(started - self._started)
                 if len(self.report.failures) < KEEP_FAILURES:
                     self.report.failures.append(f"{'POST' if post else 'GET'} #{n}: {error}")
