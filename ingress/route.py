@@ -24,7 +24,19 @@ If `caddy reload` refuses the new file, the previous file is written back
 fails with Caddy's message.
 
 No Docker socket in any container: the provider runs where `pulumi` runs and
-reaches the stack's Docker host the way the docker provider does.
+reaches the stack's Docker host the way the docker provider does (Kamal does
+the same: `docker exec <proxy> kamal-proxy deploy`, lib/kamal/commands/app/proxy.rb).
+
+Why not let Caddy find the app by a shared Docker DNS alias (dynamic `a`
+upstreams, passive health, `lb_try_duration`) and skip this resource: a
+container is in Docker's DNS as soon as it starts, before it is healthy, so a
+new version would get traffic before its healthcheck passed and a broken one
+that accepts connections (answering 500s) would serve users; and the old
+container, still cached as an upstream, would be stopped with requests on
+pooled connections, which Caddy only retries when the connection was never
+opened (caddy v2.6.2 modules/caddyhttp/reverseproxy/reverseproxy.go,
+LoadBalancing.tryAgain: non-dial errors retry only GET). Switching the
+configuration after the health check avoids all three.
 
 Engine contract (pulumi/dynamic): pickled by reference (module and class
 name), so moving or renaming this class breaks existing stacks. Unknown

@@ -241,8 +241,9 @@ class Harness:
         gone = [r for urn, r in self.state.items() if urn not in declared]
         for realised in [*reversed(self.pending_deletes), *reversed(gone)]:
             step = time.monotonic()
-            with contextlib.suppress(NotFound):
-                self._delete(realised)
+            if not realised.resource.retain_on_delete:  # DeleteStep.Apply: a no-op when retained
+                with contextlib.suppress(NotFound):
+                    self._delete(realised)
             if realised in gone:
                 del self.state[realised.resource.urn]
             took = time.monotonic() - step
