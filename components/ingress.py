@@ -29,8 +29,11 @@ from ingress.route import IngressRoute, IngressRouteArgs
 DATA_PATH = "/data"  # XDG_DATA_HOME of the caddy image: ACME account, certificates, locks
 HTTP, HTTPS = 80, 443
 # Neither caddy:2-alpine (busybox) nor every build of Caddy ships the same HTTP
-# client, but both have sh and grep: healthy = Caddy holds its HTTP listener.
-LISTENING_ON_80 = "grep -qE ':0050 [0-9A-F]+:0000 0A' /proc/net/tcp /proc/net/tcp6"
+# client, but both have sh, cat and grep: healthy = Caddy holds its HTTP listener
+# (state 0A = LISTEN on port 0x50; IPv4 or IPv6, whichever the kernel has).
+LISTENING_ON_80 = (
+    "cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | grep -qE ':0050 [0-9A-F]+:0000 0A'"
+)
 GRACE_S = 30
 
 
