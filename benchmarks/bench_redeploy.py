@@ -41,7 +41,7 @@ def as_before(run: ProgramRun, prefix: str, host_port: int) -> ProgramRun:
         if r.type == CONTAINER and labels.get("escalafin.component") == "app":
             r.inputs["name"] = f"{prefix}-{r.name}"
             r.inputs["ports"] = [{"internal": APP_PORT, "external": host_port, "ip": "127.0.0.1"}]
-            r.delete_before_replace = True
+            r.delete_before_replace = r.delete_before_replace_defined = True
     return run
 
 
@@ -69,7 +69,7 @@ def row(label: str, report: Report, result: UpResult) -> str:
 
 def main() -> None:
     client = docker_env.client()
-    stack = deployment(client, "dev", **zero_downtime.settings_for_deploys())
+    stack = deployment(client, "dev")
     d = next(stack)
     try:
         before_port = free_port()

@@ -94,7 +94,9 @@ KEYS: tuple[Key, ...] = (
     _k(
         "appPlatform",
         "string",
-        "Build platform such as linux/amd64; empty = the Docker host's.",
+        "Platform of the Docker host (linux/amd64, linux/arm64, ...): the app and ops images "
+        "are built for it. Required when the Docker host is remote (ssh:// or tcp://); empty "
+        "with a local engine = this machine's.",
         "",
     ),
     _k("appBaseImage", "string", "Passed to the app build as BASE_IMAGE.", "python:3.13-slim"),
@@ -145,8 +147,9 @@ KEYS: tuple[Key, ...] = (
     _k(
         "appImage",
         "string",
-        "Run this image, already on the Docker host, instead of building appContext: a previous "
-        "imageDigest output (sha256:...) to roll back, or a local tag. Default: build appContext.",
+        "Run this image, already on the Docker host, instead of building appContext: to roll "
+        "back, a previous imageDigest output (sha256:...) or its kept build tag "
+        "(<prefix>-app:build-<id>). Default: build appContext.",
     ),
     _k("ingressImage", "string", "Image of the ingress (Caddy 2).", "caddy:2-alpine"),
     _k(
@@ -269,6 +272,13 @@ KEYS: tuple[Key, ...] = (
     _k("backupKeepMin", "integer", "Never prune below this many newest backups.", "3"),
     _k("backupMemoryMb", "integer", "Memory limit of the backup agent container in MB.", "512"),
     _k(
+        "backupDrillSchedule",
+        "string",
+        "Cron expression of restore drills (the latest backup restored into a scratch "
+        "database and checked; a failure turns the agent unhealthy); off disables them.",
+        "30 3 * * 0",
+    ),
+    _k(
         "backupBucketName",
         "string",
         "S3 bucket for off-site backups. Default: <namePrefix>-backups.",
@@ -285,21 +295,14 @@ KEYS: tuple[Key, ...] = (
     _k(
         "backupStoreImage",
         "string",
-        "Image of the embedded S3-compatible store.",
-        "minio/minio:latest",
-    ),
-    _k(
-        "backupStorePort",
-        "integer",
-        "Host port (127.0.0.1 only) of the embedded store, for the AWS provider that creates "
-        "the bucket.",
-        "9000",
+        "Image of the embedded S3-compatible store (Versity S3 Gateway), pinned by version.",
+        "versity/versitygw:v1.7.0",
     ),
     _k(
         "backupS3AccessKeyId",
         "string",
-        "Access key id the backup agent uploads with (secret). "
-        "Default: the stack creates an IAM user limited to the bucket.",
+        "Access key id the backup agent uploads with (secret). Default: aws: the stack "
+        "creates an IAM user limited to the bucket; embedded: generated root keys of the store.",
         secret=True,
     ),
     _k(

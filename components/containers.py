@@ -3,8 +3,11 @@
 Kept in one place because the docker provider's sharp edges (DESIGN.md,
 "Pulumi facts that bite") apply to every container alike: fixed names need
 delete-before-replace (the others create before delete), healthcheck edits
-need replace_on_changes, durations must be canonical, and data volumes must
-survive their containers.
+need replace_on_changes, durations must be canonical, memory limits need a swap
+limit to change in place, and data volumes must survive their containers.
+Containers do not use the provider's `wait`: a HealthGate
+(lifecycle/health_gate.py) waits for them instead, with logs, and keeps failing
+later `up`s until they are healthy.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import pulumi
 import pulumi_docker as docker
 
 from components.validation import parse_duration
+from lifecycle.health_gate import HealthGate, HealthGateArgs
 
 MANAGED_BY = "escalafin.managed-by"
 
@@ -35,14 +39,21 @@ def healthcheck(
     timeout: str = "5s",
     retries: int = 5,
     start_period: str = "10s",
+    start_interval: str = "1s",
 ) -> docker.ContainerHealthcheckArgs:
-    """A healthcheck with durations in the canonical form the provider reads back."""
+    """A healthcheck with durations in the canonical form the provider reads back.
+
+    During `start_period` Docker checks every `start_interval` (API 1.44+; older
+    engines ignore it), so a starting service is seen healthy within a second
+    instead of one whole `interval`.
+    """
     return docker.ContainerHealthcheckArgs(
         tests=list(test),
         interval=parse_duration(interval),
         timeout=parse_duration(timeout),
         retries=retries,
         start_period=parse_duration(start_period),
+        start_interval=parse_duration(start_interval),
     )
 
 
@@ -64,6 +75,27 @@ def container_options(
         delete_before_replace=not create_before_delete,
         replace_on_changes=["healthcheck"],
         depends_on=list(depends_on),
+    )
+
+
+def health_gate(
+    container: docker.Container,
+    resource_name: str,
+    *,
+    docker_host: str | None,
+    timeout_s: float,
+    parent: pulumi.Resource,
+) -> HealthGate:
+    """The resource dependents wait on: `container`, seen healthy on this very `up`."""
+    return HealthGate(
+        resource_name,
+        HealthGateArgs(
+            container_name=container.name,
+            container_id=container.id,
+            docker_host=docker_host,
+            timeout_s=timeout_s,
+        ),
+        pulumi.ResourceOptions(parent=parent, depends_on=[container]),
     )
 
 

@@ -62,13 +62,18 @@ class EscalaFin(pulumi.ComponentResource):
             NetworksArgs(s.name_prefix, admin_network=s.database.admin_endpoint is not None),
             child,
         )
-        # A pinned image (appImage: a rollback) runs as it is; otherwise appContext is built.
-        app_image = (
-            s.app.image or AppImage("app-image", AppImageArgs(s.app.build), child).repo_digest
+        image = AppImage(
+            "app-image", AppImageArgs(s.app.build, s.docker_host, pinned=s.app.image), child
         )
         ops_image = OpsImage(
             "ops-image",
-            OpsImageArgs(s.name_prefix, s.ops_base_image, s.database.major),
+            OpsImageArgs(
+                s.name_prefix,
+                s.ops_base_image,
+                s.database.major,
+                s.app.build.platform,
+                s.docker_host,
+            ),
             child,
         )
 
@@ -82,6 +87,7 @@ class EscalaFin(pulumi.ComponentResource):
                 internal_network=networks.internal.name,
                 admin_network=networks.admin.name if networks.admin else None,
                 protect_data=s.is_prod,
+                docker_host=s.docker_host,
             ),
             child,
         )
@@ -94,6 +100,7 @@ class EscalaFin(pulumi.ComponentResource):
                 password=credentials.redis_password,
                 internal_network=networks.internal.name,
                 protect_data=s.is_prod,
+                docker_host=s.docker_host,
             ),
             child,
         )
@@ -118,7 +125,7 @@ class EscalaFin(pulumi.ComponentResource):
                 environment=s.environment,
                 name_prefix=s.name_prefix,
                 restart_policy=s.restart_policy,
-                image=app_image,
+                image=image.repo_digest,
                 database_url=database.internal_url,
                 redis_url=cache.url,
                 nextauth_secret=credentials.nextauth_secret,
@@ -126,7 +133,8 @@ class EscalaFin(pulumi.ComponentResource):
                 internal_network=networks.internal.name,
                 public_network=networks.public.name,
                 protect_data=s.is_prod,
-                depends_on=[database.container, cache.container, lifecycle.seed],
+                depends_on=[database.ready, cache.ready, lifecycle.seed],
+                docker_host=s.docker_host,
             ),
             child,
         )
@@ -138,6 +146,7 @@ class EscalaFin(pulumi.ComponentResource):
                 restart_policy=s.restart_policy,
                 public_network=networks.public.name,
                 app_containers=app.containers,
+                app_gates=app.gates,
                 app_port=s.app.port,
                 docker_host=s.docker_host,
                 protect_data=s.is_prod,
@@ -146,38 +155,45 @@ class EscalaFin(pulumi.ComponentResource):
             child,
         )
 
-        # Backups: the bucket (AWS, or the embedded store in dev) and the agent.
+        # Backups: the bucket (the embedded store in dev, AWS otherwise) and the agent.
         b = s.backup
-        store = (
-            EmbeddedObjectStore(
+        if b.store == "embedded":
+            store = EmbeddedObjectStore(
                 "objectstore",
                 EmbeddedObjectStoreArgs(
                     image=b.store_image,
                     name_prefix=s.name_prefix,
                     restart_policy=s.restart_policy,
                     internal_network=networks.internal.name,
-                    publish_network=networks.public.name,
-                    host_port=b.store_port,
+                    internal_network_name=networks.internal_name,
                     access_key=_required(credentials.store_access_key),
                     secret_key=_required(credentials.store_secret_key),
                     region=b.region,
+                    bucket=b.bucket_name,
+                    ops_image=ops_image.image_name,
+                    ops_image_resource=ops_image.image,
+                    docker_host=s.docker_host,
                 ),
                 child,
             )
-            if b.store == "embedded"
-            else None
-        )
-        bucket = BackupBucket(
-            "backup-bucket",
-            BackupBucketArgs(
-                settings=b,
-                hardened=store is None,
-                protect=s.is_prod,
-                create_credentials=store is None and b.access_key_id is None,
-                provider=store.provider if store else None,
-            ),
-            child,
-        )
+            bucket_ready: pulumi.Resource = store.bucket
+            self.backup_bucket = pulumi.Output.from_input(b.bucket_name)
+            endpoint: str | None = store.endpoint_in_network
+            agent_key = _required(credentials.store_access_key)
+            agent_secret = _required(credentials.store_secret_key)
+        else:
+            bucket = BackupBucket(
+                "backup-bucket",
+                BackupBucketArgs(
+                    settings=b, protect=s.is_prod, create_credentials=b.access_key_id is None
+                ),
+                child,
+            )
+            bucket_ready = bucket.bucket
+            self.backup_bucket = bucket.name
+            endpoint = None
+            agent_key = _required(b.access_key_id or bucket.access_key_id)
+            agent_secret = _required(b.secret_access_key or bucket.secret_access_key)
         agent = BackupAgent(
             "backup-agent",
             BackupAgentArgs(
@@ -188,21 +204,18 @@ class EscalaFin(pulumi.ComponentResource):
                 internal_network=networks.internal.name,
                 database_url=database.internal_url,
                 backups_volume=database.backups_volume.name,
-                s3_endpoint_url=store.endpoint_in_network if store else None,
-                s3_access_key_id=_required(
-                    credentials.store_access_key or b.access_key_id or bucket.access_key_id
-                ),
-                s3_secret_access_key=_required(
-                    credentials.store_secret_key or b.secret_access_key or bucket.secret_access_key
-                ),
+                s3_endpoint_url=endpoint,
+                s3_access_key_id=agent_key,
+                s3_secret_access_key=agent_secret,
+                docker_host=s.docker_host,
+                depends_on=[bucket_ready, lifecycle.migrations],
             ),
-            pulumi.ResourceOptions(parent=self, depends_on=[bucket.bucket, lifecycle.migrations]),
+            child,
         )
 
         self.app_url = app.url
         self.health_url = app.health_url
-        self.image_digest = pulumi.Output.from_input(app_image)
-        self.backup_bucket = bucket.name
+        self.image_digest = image.repo_digest
         self.backup_agent_container = agent.container_name
         self.app_container = app.containers[0].name
         self.app_containers = app.names

@@ -11,6 +11,11 @@ written and reloaded by `IngressRoute` (ingress/route.py) whenever the app
 containers or the site settings change — a graceful reload, never a restart.
 Caddy itself has a fixed name and fixed host ports, so replacing it (a new
 image) is delete-first: a few seconds without ingress, unlike app deploys.
+
+Health, one story with the rest of the stack: Caddy and every app replica have
+a HealthGate (lifecycle/health_gate.py); the route depends on all of them, so it
+is only updated once each replica was seen healthy on this very `up`, and it
+re-checks them itself before switching.
 """
 
 from __future__ import annotations
@@ -21,7 +26,13 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_docker as docker
 
-from components.containers import container_options, data_volume, healthcheck, labels
+from components.containers import (
+    container_options,
+    data_volume,
+    health_gate,
+    healthcheck,
+    labels,
+)
 from components.settings import IngressSettings
 from ingress import caddyfile
 from ingress.route import IngressRoute, IngressRouteArgs
@@ -35,6 +46,7 @@ LISTENING_ON_80 = (
     "cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | grep -qE ':0050 [0-9A-F]+:0000 0A'"
 )
 GRACE_S = 30
+INGRESS_TIMEOUT_S = 60
 
 
 @dataclass(frozen=True)
@@ -44,6 +56,8 @@ class IngressArgs:
     restart_policy: str
     public_network: pulumi.Input[str]
     app_containers: Sequence[docker.Container]
+    app_gates: Sequence[pulumi.Resource]
+    """The replicas' HealthGates: the route switches only after all of them passed."""
     app_port: int
     docker_host: str | None
     protect_data: bool
@@ -52,6 +66,8 @@ class IngressArgs:
 
 class Ingress(pulumi.ComponentResource):
     container: docker.Container
+    ready: pulumi.Resource
+    """Caddy's HealthGate."""
     data_volume: docker.Volume
     route: IngressRoute
 
@@ -105,12 +121,18 @@ class Ingress(pulumi.ComponentResource):
             ),
             restart=args.restart_policy,
             memory=s.memory_mb,
+            memory_swap=s.memory_mb,
             stop_timeout=GRACE_S,
             destroy_grace_seconds=GRACE_S,
             labels=labels(args.name_prefix, "ingress"),
-            wait=True,
-            wait_timeout=60,
             opts=container_options(self),
+        )
+        self.ready = health_gate(
+            self.container,
+            "ingress-health",
+            docker_host=args.docker_host,
+            timeout_s=INGRESS_TIMEOUT_S,
+            parent=self,
         )
 
         upstream_names = [c.name for c in args.app_containers]
@@ -138,6 +160,6 @@ class Ingress(pulumi.ComponentResource):
                 docker_host=args.docker_host,
                 health_timeout_s=args.health_timeout_s,
             ),
-            pulumi.ResourceOptions(parent=self, depends_on=[self.container, *args.app_containers]),
+            pulumi.ResourceOptions(parent=self, depends_on=[self.ready, *args.app_gates]),
         )
         self.register_outputs({"container": self.container.name, "route": self.route.id})

@@ -8,18 +8,30 @@ half a deployment. Secret values are never echoed; only their keys are named.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import os
+import platform
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, TypeVar
 from urllib.parse import urlsplit
 
 import pulumi
+from pulumi.runtime import config as runtime_config
 
 from components import validation as v
 from components.config_schema import BY_NAME, ENVIRONMENTS, NAMESPACE, Environment
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+def project_relative(path: Path) -> str:
+    """`path` relative to the project directory, the working directory of `pulumi`,
+    its providers and the dynamic provider host: what may go into state. An absolute
+    path of the machine that ran `pulumi` would make another checkout see a change."""
+    return Path(os.path.relpath(path, PROJECT_DIR)).as_posix()
+
+
 T = TypeVar("T")
 
 
@@ -41,6 +53,9 @@ class ConfigSource(Protocol):
 
     def raw(self, key: str) -> str | None: ...
     def is_secret(self, key: str) -> bool: ...
+    def keys(self) -> Iterable[str]:
+        """Every key the stack's config sets, namespaced (`escalafin:appPort`, `docker:host`)."""
+        ...
 
 
 class PulumiConfig:
@@ -52,6 +67,17 @@ class PulumiConfig:
 
     def is_secret(self, key: str) -> bool:
         return pulumi.runtime.is_config_secret(f"{NAMESPACE}:{key}")
+
+    def keys(self) -> Iterable[str]:
+        """All config keys the engine passed to the program.
+
+        The Python language host (pulumi/pulumi sdk/python/cmd/pulumi-language-python-exec)
+        reads the engine's PULUMI_CONFIG (JSON, `get_config_env`) and stores it with
+        `set_all_config` in the `pulumi.runtime.config.CONFIG` context variable, which
+        `get_config` reads first; mocks (`set_all_config` in tests) fill the same variable.
+        The SDK has no public call listing keys, so both are read here.
+        """
+        return {*runtime_config.CONFIG.get(), *runtime_config.get_config_env()}
 
 
 # ---------------------------------------------------------------- settings
@@ -72,7 +98,8 @@ class AppBuild:
     context: Path
     dockerfile: Path
     target: str
-    platform: str | None
+    platform: str
+    """The Docker host's platform; the ops image is built for it too."""
     base_image: str
     build_args: Mapping[str, str]
     cache_from: tuple[str, ...]
@@ -167,11 +194,11 @@ class BackupSettings:
     retention_days: int
     keep_min: int
     memory_mb: int
+    drill_schedule: str  # a cron expression, or "off"
     bucket_name: str
     region: str
     store: str  # "aws" | "embedded"
     store_image: str
-    store_port: int
     access_key_id: pulumi.Output[str] | None
     secret_access_key: pulumi.Output[str] | None
 
@@ -296,6 +323,7 @@ def load(
     stack = stack or pulumi.get_stack()
     environment = _environment(source, stack)
     r = _Reader(source, environment)
+    r.problems += unknown_keys(source.keys())
 
     prefix = (
         r.parsed("namePrefix", v.parse_resource_prefix, "escalafin")
@@ -308,9 +336,10 @@ def load(
         "unless-stopped",
     )
 
-    _retired(source, r)
+    # The docker provider falls back to DOCKER_HOST when docker:host is unset.
+    effective_host = docker_host or os.environ.get("DOCKER_HOST")
     http_port = r.parsed("ingressHttpPort", v.parse_port, 3000)
-    app = _app(r, prefix, http_port)
+    app, context = _app(r, prefix, effective_host, http_port)
     database = _database(r)
     cache = CacheSettings(
         image=r.parsed("redisImage", v.parse_image_ref, ""),
@@ -333,7 +362,7 @@ def load(
         name_prefix=prefix,
         restart_policy=restart,
         ops_base_image=r.parsed("opsBaseImage", v.parse_image_ref, ""),
-        lifecycle=_lifecycle(r, lifecycle_mode, app.build.context),
+        lifecycle=_lifecycle(r, lifecycle_mode, context),
         docker_host=docker_host,
         app=app,
         ingress=_ingress(r, http_port, app.public_url),
@@ -348,46 +377,198 @@ def load(
         integrations=_integrations(r),
         backup=_backup(r, prefix, environment),
     )
+    _published_ports(r, settings)
     if r.problems:
         raise ConfigError(r.problems)
     return settings
 
 
-def _lifecycle(r: _Reader, mode: str, context: Path) -> LifecycleSettings:
+def _published_ports(r: _Reader, s: Settings) -> None:
+    """Host ports the stack publishes must differ (one would fail to bind, mid-deploy)."""
+    ports = {"ingressHttpPort": s.ingress.http_port}
+    if s.ingress.tls:
+        ports["ingressHttpsPort"] = s.ingress.https_port
+    if s.database.admin_endpoint is not None:
+        ports["databaseAdminPort"] = s.database.admin_endpoint.port
+    seen: dict[int, str] = {}
+    for key, port in ports.items():
+        if port in seen:
+            r.problem(
+                key,
+                str(port),
+                f"a host port no other published port uses ({NAMESPACE}:{seen[port]} is {port})",
+            )
+        seen.setdefault(port, key)
+
+
+# Keys an older version of the program read, and what replaced each: a stack file still
+# setting one gets that answer rather than a spelling suggestion.
+RETIRED_KEYS: dict[str, str] = {
+    "appHostPort": "ingressHttpPort (the app publishes no port; the ingress serves it)",
+    "appBindAddress": "ingressBindAddress (the app publishes no port; the ingress serves it)",
+}
+
+
+def unknown_keys(keys: Iterable[str]) -> list[str]:
+    """Keys in the `escalafin:` namespace this program does not read, and keys whose
+    namespace is a near-miss of it (`escalafn:appPort`): Pulumi passes them silently, so a
+    typo would quietly leave the default in place."""
+    known = list(BY_NAME)
+    problems: list[str] = []
+    for full in sorted(keys):
+        namespace, sep, key = full.partition(":")
+        if not sep or (namespace == NAMESPACE and key in BY_NAME):
+            continue
+        hint = v.suggest(key, known)
+        if namespace == NAMESPACE and key in RETIRED_KEYS:
+            problems.append(f"{full} is no longer read: use {NAMESPACE}:{RETIRED_KEYS[key]}")
+        elif namespace == NAMESPACE:
+            problems.append(
+                f"{full} is not a setting of this program"
+                + (f"; did you mean {NAMESPACE}:{hint}?" if hint else "")
+                + " (Pulumi.yaml lists every key)"
+            )
+        elif v.suggest(namespace, [NAMESPACE]):
+            problems.append(
+                f"{full}: unknown namespace {namespace!r}; did you mean {NAMESPACE}:{hint or key}?"
+            )
+    return problems
+
+
+def _inside(r: _Reader, key: str, base: Path, what: str, *, kind: Callable[[Path], bool]) -> Path:
+    """`base / <value of key>`, which must stay inside `base` (no absolute path, no `..`
+    out of it) and be a `what` there; otherwise one problem naming `key`."""
+    raw = r.text(key)
+    path = (base / raw).resolve()
+    if not path.is_relative_to(base) or path == base:
+        r.problem(key, raw, f"{what} inside appContext (a relative path that stays inside it)")
+    elif not kind(path):
+        r.problem(key, raw, f"{what} inside appContext")
+    return path
+
+
+def _lifecycle(r: _Reader, mode: str, context: Path | None) -> LifecycleSettings:
+    """Paths relative to appContext; not checked when appContext itself is wrong (that is
+    one problem, reported on appContext alone)."""
     migrations_raw = r.text("migrationsDir")
-    migrations = (context / migrations_raw).resolve()
-    if context.is_dir() and not migrations.is_dir():
-        r.problem(
-            "migrationsDir", migrations_raw, "a folder of Prisma migrations inside appContext"
-        )
     seed_raw = r.text("seedFile")
-    seed = (context / seed_raw).resolve()
-    if context.is_dir() and not seed.is_file():
-        r.problem("seedFile", seed_raw, "the seed data file inside appContext")
+    if context is None:
+        return LifecycleSettings(mode, Path(migrations_raw), Path(seed_raw))
+    migrations = _inside(
+        r, "migrationsDir", context, "a folder of Prisma migrations", kind=Path.is_dir
+    )
+    seed = _inside(r, "seedFile", context, "the seed data file", kind=Path.is_file)
     return LifecycleSettings(mode=mode, migrations_dir=migrations, seed_file=seed)
 
 
-def _app(r: _Reader, prefix: str, http_port: int) -> AppSettings:
-    context_raw = r.text("appContext")
-    context = (PROJECT_DIR / context_raw).resolve()
-    if context_raw and not context.is_dir():
+def _build_platform(r: _Reader, docker_host: str | None) -> str:
+    """appPlatform, else this machine's platform when the engine is local (it is the same CPU).
+
+    Without an explicit platform the docker provider builds for the CPU of the machine
+    running `pulumi`, which is wrong for a remote host of another architecture, so a
+    remote host requires it in the stack file.
+    """
+    explicit = r.optional("appPlatform", v.parse_platform)
+    if explicit:
+        return explicit
+    if v.is_remote_docker_host(docker_host):
         r.problem(
-            "appContext", context_raw, "a directory (relative to the project) holding the app"
+            "appPlatform",
+            "",
+            f"the remote Docker host's platform (one of {', '.join(v.PLATFORMS)}) in the stack "
+            f"file: the Docker host {docker_host} is remote, so this machine's CPU says nothing",
         )
+        return v.PLATFORMS[0]
+    local = v.machine_platform(platform.machine())
+    if local is None:
+        r.problem(
+            "appPlatform",
+            "",
+            f"one of {', '.join(v.PLATFORMS)} (set it: this machine's "
+            f"CPU {platform.machine()!r} has no Docker platform name)",
+        )
+        return v.PLATFORMS[0]
+    return local
+
+
+# Variables the program sets in the app container, and the key that sets each; appEnv must
+# not override them (the healthcheck, port mapping and secrets are derived from the keys).
+PROGRAM_OWNED_ENV: dict[str, str] = {
+    "PORT": "appPort",
+    "HOSTNAME": "(fixed: 0.0.0.0 inside the container)",
+    "NODE_ENV": "(fixed: production)",
+    "APP_ENV": "environment",
+    "APP_VERSION": "appVersion",
+    "NEXTAUTH_URL": "appPublicUrl",
+    "NEXTAUTH_SECRET": "nextauthSecret",
+    "DATABASE_URL": "databaseName / databaseUser / databasePassword",
+    "REDIS_URL": "redisPassword",
+}
+
+
+def _app_context(r: _Reader) -> tuple[str, Path, Path | None]:
+    """(raw, resolved, the context when usable else None). A context holding none of the
+    app's files (no Dockerfile, no migrations, no seed) is the one thing wrong: reported on
+    appContext alone rather than as three missing files."""
+    raw = r.text("appContext")
+    context = (PROJECT_DIR / raw).resolve()
+    allowed = "a directory (relative to the project) holding the app, its Dockerfile and prisma/"
+    if not raw or not context.is_dir():
+        r.problem("appContext", raw, allowed)
+        return raw, context, None
+    expected = [r.raw("appDockerfile"), r.raw("migrationsDir"), r.raw("seedFile")]
+    if not any(name and (context / name).exists() for name in expected):
+        r.problem(
+            "appContext",
+            raw,
+            f"{allowed} ({context} has none of {', '.join(str(n) for n in expected)})",
+        )
+        return raw, context, None
+    return raw, context, context
+
+
+def _target(r: _Reader, dockerfile: Path | None) -> str:
+    stages: list[str] | None = None
+    if dockerfile is not None and dockerfile.is_file():
+        stages = v.dockerfile_stages(dockerfile.read_text(errors="replace"))
+    return r.parsed("appTarget", lambda t: v.parse_stage_name(t, stages), "runner")
+
+
+def _app_env(r: _Reader) -> dict[str, str]:
+    extra = r.parsed("appEnv", v.parse_key_values, {})
+    owned = [name for name in extra if name in PROGRAM_OWNED_ENV or name in INTEGRATION_ENV]
+    for name in owned:
+        key = PROGRAM_OWNED_ENV.get(name) or INTEGRATION_ENV[name]
+        r.problems.append(
+            f"{NAMESPACE}:appEnv sets {name}, which the program sets itself (from {key}): "
+            "set that instead, so the port mapping, healthcheck and secrets follow"
+        )
+    return extra
+
+
+def _app(
+    r: _Reader, prefix: str, docker_host: str | None, http_port: int
+) -> tuple[AppSettings, Path | None]:
+    """The app's settings, and its build context when usable (the lifecycle's base)."""
+    context_raw, context, usable = _app_context(r)
     dockerfile_raw = r.text("appDockerfile")
     dockerfile = (context / dockerfile_raw).resolve()
-    if context.is_dir() and not dockerfile.is_file():
-        r.problem("appDockerfile", dockerfile_raw, f"a file inside {context_raw}")
+    known_problems = len(r.problems)
+    if usable is not None:
+        dockerfile = _inside(
+            r, "appDockerfile", usable, f"a Dockerfile in {context_raw}", kind=Path.is_file
+        )
+    dockerfile_ok = usable is not None and len(r.problems) == known_problems
     public_url = r.optional("appPublicUrl", v.parse_http_url) or f"http://localhost:{http_port}"
     image_name = r.optional("appImageName", v.parse_image_ref) or f"{prefix}-app:latest"
     port = r.parsed("appPort", v.parse_port, 3000)
     health_path = r.parsed("healthPath", v.parse_path, "/api/health")
-    return AppSettings(
+    settings = AppSettings(
         build=AppBuild(
             context=context,
             dockerfile=dockerfile,
-            target=r.text("appTarget"),
-            platform=r.raw("appPlatform") or None,
+            target=_target(r, dockerfile if dockerfile_ok else None),
+            platform=_build_platform(r, docker_host),
             base_image=r.parsed("appBaseImage", v.parse_image_ref, ""),
             build_args=r.parsed("appBuildArgs", v.parse_key_values, {}),
             cache_from=tuple(
@@ -398,11 +579,11 @@ def _app(r: _Reader, prefix: str, http_port: int) -> AppSettings:
         version=r.text("appVersion"),
         port=port,
         public_url=public_url,
-        extra_env=r.parsed("appEnv", v.parse_key_values, {}),
+        extra_env=_app_env(r),
         memory_mb=r.integer("appMemoryMb", 64, 65536),
         health=Healthcheck(
             path=health_path,
-            command=r.parsed("appHealthcheckCommand", v.parse_string_list, ())
+            command=r.parsed("appHealthcheckCommand", v.parse_healthcheck_command, ())
             or default_health_command(port, health_path),
             interval=r.parsed("healthInterval", v.parse_duration, "30s"),
             timeout=r.parsed("healthTimeout", v.parse_duration, "10s"),
@@ -412,19 +593,7 @@ def _app(r: _Reader, prefix: str, http_port: int) -> AppSettings:
         replicas=r.integer("appReplicas", 1, 20),
         image=r.optional("appImage", v.parse_image_or_id),
     )
-
-
-# Keys an older version of the program read; setting one now would silently do nothing.
-_RETIRED = {
-    "appHostPort": "ingressHttpPort (the app publishes no port; the ingress serves it)",
-    "appBindAddress": "ingressBindAddress (the app publishes no port; the ingress serves it)",
-}
-
-
-def _retired(source: ConfigSource, r: _Reader) -> None:
-    for key, successor in _RETIRED.items():
-        if source.raw(key) is not None:
-            r.problems.append(f"{NAMESPACE}:{key} is no longer read: use {NAMESPACE}:{successor}")
+    return settings, usable
 
 
 def _ingress(r: _Reader, http_port: int, public_url: str) -> IngressSettings:
@@ -534,6 +703,11 @@ _INTEGRATIONS = (
     _Group("sentry", {"sentryDsn": "SENTRY_DSN"}, ("sentryDsn",)),
 )
 
+# Environment variable -> the config key that sets it, for every integration.
+INTEGRATION_ENV: dict[str, str] = {
+    env: key for group in _INTEGRATIONS for key, env in group.env.items()
+}
+
 _INTEGRATION_PARSERS: dict[str, Callable[[str], object]] = {
     "smtpPort": v.parse_port,
     "openpayBaseUrl": v.parse_http_url,
@@ -588,11 +762,13 @@ def _backup(r: _Reader, prefix: str, environment: Environment) -> BackupSettings
         retention_days=retention,
         keep_min=r.integer("backupKeepMin", 1, 1000),
         memory_mb=r.integer("backupMemoryMb", 64, 65536),
+        drill_schedule=r.parsed(
+            "backupDrillSchedule", lambda x: "off" if x == "off" else v.parse_cron(x), "off"
+        ),
         bucket_name=r.optional("backupBucketName", v.parse_bucket_name) or f"{prefix}-backups",
-        region=r.text("backupS3Region"),
+        region=r.parsed("backupS3Region", v.parse_aws_region, "us-east-1"),
         store=store,
         store_image=r.parsed("backupStoreImage", v.parse_image_ref, ""),
-        store_port=r.parsed("backupStorePort", v.parse_port, 9000),
         access_key_id=access_key,
         secret_access_key=secret_key,
     )

@@ -4,11 +4,13 @@ How an app change reaches users (the kamal-proxy `deploy` sequence, built
 from Pulumi's own replacement order plus this resource):
 
 1. Pulumi creates each new app container beside the old one (create before
-   delete: no fixed name, no host port) and waits for its healthcheck.
-2. This resource, which takes the app containers' names as inputs, is updated:
-   it checks through the Docker API that every named container is running
-   and healthy (never trusting the engine's view: a container left by a
-   failed `up` is in state but may be unhealthy), writes the rendered
+   delete: no fixed name, no host port); its HealthGate (lifecycle/
+   health_gate.py) waits until it is healthy and fails the `up` otherwise.
+2. This resource depends on every replica's gate and takes the containers'
+   names as inputs. Its update refuses to switch unless every named container
+   is healthy now, judged by the gate's own rules (`health_gate.wait_healthy`:
+   running and healthy passes at once, exited/restarting/unhealthy/absent
+   fails at once; never trusting the engine's view), then writes the rendered
    Caddyfile into the Caddy container (put_archive) and runs `caddy reload`
    there (`docker exec`: the admin API stays on the container's localhost).
    Caddy swaps configurations atomically; requests in flight keep their old
@@ -17,8 +19,10 @@ from Pulumi's own replacement order plus this resource):
    sends SIGTERM and waits `destroy_grace_seconds`; the app stops accepting
    and finishes what it has (no request reaches it any more).
 
-If a new container never becomes healthy, step 1 fails the `up`: this
-resource is never updated, so traffic never leaves the old containers.
+If a new container never becomes healthy, its gate fails the `up` (and every
+later `up` while it stays unhealthy): this resource is never updated, so
+traffic never leaves the old containers, which the engine keeps as pending
+deletes until an `up` succeeds.
 If `caddy reload` refuses the new file, the previous file is written back
 (Caddy keeps running the previous configuration either way) and the update
 fails with Caddy's message.
@@ -67,12 +71,12 @@ from pulumi.dynamic import (
 )
 
 from ingress.caddyfile import ACME_ROOT_PATH, CONFIG_PATH
-from lifecycle.dynamic_inputs import changed, is_unknown, without_provider
+from lifecycle.dynamic_inputs import changed_inputs, is_unknown, missing, without_provider
+from lifecycle.health_gate import GateFailed, wait_healthy
 
 log = logging.getLogger("ingress.route")
 
 TRIGGERS: Final = ("caddyfile", "acme_ca_root", "ingress_container", "upstream_containers")
-POLL_S: Final = 1.0
 
 
 class RouteError(RuntimeError):
@@ -80,30 +84,6 @@ class RouteError(RuntimeError):
 
 
 # ------------------------------------------------------------------ pure decisions
-
-
-def health_verdict(name: str, state: Mapping[str, Any]) -> str | None:
-    """None while waiting or once healthy is decided by the caller; a message = give up.
-
-    `state` is Docker's `State` object of the container named `name`.
-    """
-    status = state.get("Status")
-    if status in {"exited", "dead", "removing"}:
-        return f"app container {name} is {status} (exit code {state.get('ExitCode')})"
-    health = state.get("Health")
-    if not health:
-        return f"app container {name} has no healthcheck: the route only switches to healthy ones"
-    if health.get("Status") == "unhealthy":
-        log_entries: list[dict[str, Any]] = health.get("Log") or [{}]
-        output = str(log_entries[-1].get("Output") or "").strip().splitlines()
-        said = f": {output[-1][:200]}" if output else ""
-        return f"app container {name} is unhealthy{said}"
-    return None
-
-
-def is_healthy(state: Mapping[str, Any]) -> bool:
-    health: dict[str, Any] = state.get("Health") or {}
-    return state.get("Status") == "running" and health.get("Status") == "healthy"
 
 
 def config_archive(caddyfile: str, acme_ca_root: str | None) -> bytes:
@@ -153,9 +133,14 @@ def switch(target: Target) -> float:
     from lifecycle.docker_host import connect  # noqa: PLC0415
 
     started = time.monotonic()
+    for name in target.upstream_containers:
+        try:
+            wait_healthy(target.docker_host, name, target.health_timeout_s)
+        except GateFailed as exc:
+            raise RouteError(f"{exc}\ntraffic stays on the current containers") from None
+    waited = time.monotonic() - started
     client = connect(target.docker_host)
     try:
-        waited = _wait_healthy(client, target.upstream_containers, target.health_timeout_s)
         caddy = client.containers.get(target.ingress_container)
         previous = _read_file(caddy, CONFIG_PATH)
         caddy.put_archive("/etc/caddy", config_archive(target.caddyfile, target.acme_ca_root))  # pyright: ignore[reportUnknownMemberType]
@@ -181,33 +166,6 @@ def switch(target: Target) -> float:
         time.monotonic() - started,
     )
     return waited
-
-
-def _wait_healthy(client: Any, names: Sequence[str], timeout_s: float) -> float:
-    from docker.errors import NotFound  # noqa: PLC0415
-
-    started = time.monotonic()
-    pending = list(names)
-    while pending:
-        for name in list(pending):
-            try:
-                state = client.containers.get(name).attrs["State"]
-            except NotFound:
-                raise RouteError(f"app container {name} does not exist") from None
-            problem = health_verdict(name, state)
-            if problem:
-                raise RouteError(problem + "; traffic stays on the current containers")
-            if is_healthy(state):
-                pending.remove(name)
-        if not pending:
-            break
-        if time.monotonic() - started > timeout_s:
-            raise RouteError(
-                f"app container(s) {', '.join(pending)} not healthy within {timeout_s:g}s; "
-                "traffic stays on the current containers"
-            )
-        time.sleep(POLL_S)
-    return time.monotonic() - started
 
 
 def _reload(caddy: Any) -> tuple[int, str]:
@@ -251,10 +209,7 @@ class IngressRouteProvider(ResourceProvider):
     """CRUD for IngressRoute; stateless, so dill pickles it cheaply."""
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        failures: list[CheckFailure] = []
-        for key in ("ingress_container", "caddyfile"):
-            if not is_unknown(news.get(key)) and not news.get(key):
-                failures.append(CheckFailure(key, f"{key} is required"))
+        failures = missing(news, ("ingress_container", "caddyfile"))
         upstreams = news.get("upstream_containers")
         if not is_unknown(upstreams) and not upstreams:
             failures.append(CheckFailure("upstream_containers", "at least one app container"))
@@ -262,7 +217,7 @@ class IngressRouteProvider(ResourceProvider):
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         return DiffResult(
-            changes=bool(changed(olds, news, TRIGGERS)),
+            changes=bool(changed_inputs(olds, news, TRIGGERS)),
             replaces=[],
             stables=["id"],
             delete_before_replace=False,
@@ -294,7 +249,8 @@ class IngressRouteArgs:
     caddyfile: the complete rendered configuration (ingress.caddyfile.render).
     acme_ca_root: PEM the configuration trusts for a private ACME directory, or None.
     docker_host: the stack's Docker host (docker:host), None = the environment's.
-    health_timeout_s: how long to wait for the upstreams to be healthy.
+    health_timeout_s: how long an upstream still starting may take (the gates before
+        this resource have normally waited already).
     """
 
     ingress_container: pulumi.Input[str]

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Literal
 
+from lifecycle.docker_host import SCHEMES, connect
+
 log = logging.getLogger("lifecycle.jobs")
 
 Mode = Literal["direct", "in-network"]
@@ -58,7 +60,7 @@ class RunnerArgs:
             found.append("network is required in in-network mode (the database's network)")
         if self.mode == "in-network" and not self.ops_image:
             found.append("ops_image is required in in-network mode")
-        if self.docker_host and not self.docker_host.startswith(("unix://", "tcp://", "ssh://")):
+        if self.docker_host and not self.docker_host.startswith(SCHEMES):
             found.append(
                 f"docker_host {self.docker_host!r} must start with unix://, tcp:// or ssh://"
             )
@@ -158,6 +160,17 @@ def run_seed(
     )
 
 
+def run_store_bucket(runner: RunnerArgs, command: str, env: Mapping[str, str]) -> dict[str, Any]:
+    """`lifecycle.store_bucket <command>` in an ops container on the store's network.
+
+    Always in-network: the embedded store publishes no port. `env` carries S3_* and the
+    AWS_* credentials (environment only, never argv).
+    """
+    return _in_network(
+        runner, ["lifecycle.store_bucket", command, "--json"], env, _tar_files({}), (0,)
+    )
+
+
 # --- direct ----------------------------------------------------------------------------------
 
 
@@ -222,8 +235,6 @@ def _in_network(
 ) -> dict[str, Any]:
     from docker.errors import DockerException  # noqa: PLC0415
     from requests.exceptions import RequestException  # noqa: PLC0415
-
-    from lifecycle.docker_host import connect  # noqa: PLC0415
 
     started = time.monotonic()
     client = connect(runner.docker_host)

@@ -13,8 +13,9 @@ from pathlib import Path
 import docker
 import pytest
 
+from tests.e2e import scenarios
 from tests.e2e import zero_downtime as zd
-from tests.e2e.conftest import Deployment, deployment
+from tests.e2e.conftest import Deployment
 from tests.support import images
 from tests.support.docker_env import require_image
 
@@ -24,7 +25,7 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def stack(docker_client: docker.DockerClient) -> Iterator[Deployment]:
     require_image(docker_client, images.PEBBLE)
-    yield from deployment(docker_client, "dev", **zd.settings_for_deploys())
+    yield from scenarios.deployed(docker_client, "dev")
 
 
 def test_redeploy_under_load_fails_no_request_and_keeps_every_post(stack: Deployment) -> None:

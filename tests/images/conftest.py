@@ -10,6 +10,7 @@ import docker
 import pytest
 
 from tests.support import docker_env, images
+from tests.support import ops_image as ops_image_support
 
 APP_CONTEXT = Path(__file__).resolve().parents[2] / "app"
 # Unique per test process, so two runs on one engine never remove each other's image.
@@ -26,3 +27,13 @@ def app_image(docker_client: docker.DockerClient) -> Iterator[str]:
     )
     yield APP_TAG
     docker_client.images.remove(APP_TAG)
+
+
+OPS_TAG = f"escalafin-test/ops:images-{os.getpid()}"
+
+
+@pytest.fixture(scope="session")
+def ops_image(docker_client: docker.DockerClient) -> Iterator[str]:
+    """The ops image (backup agent, lifecycle jobs), built once per session, per process."""
+    yield ops_image_support.build(docker_client, OPS_TAG)
+    docker_client.images.remove(OPS_TAG)

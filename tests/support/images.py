@@ -9,7 +9,7 @@ import os
 POSTGRES = os.environ.get("ESCALAFIN_POSTGRES_IMAGE", "postgres:17-alpine")
 REDIS = os.environ.get("ESCALAFIN_REDIS_IMAGE", "redis:7-alpine")
 PYTHON = os.environ.get("ESCALAFIN_PYTHON_IMAGE", "python:3.13-slim")
-S3 = os.environ.get("ESCALAFIN_S3_IMAGE", "minio/minio:latest")
+S3 = os.environ.get("ESCALAFIN_S3_IMAGE", "versity/versitygw:v1.7.0")
 CADDY = os.environ.get("ESCALAFIN_CADDY_IMAGE", "caddy:2-alpine")
 PEBBLE = os.environ.get("ESCALAFIN_PEBBLE_IMAGE", "ghcr.io/letsencrypt/pebble:latest")
 DOCKER_CLI = os.environ.get("ESCALAFIN_DOCKER_CLI", "docker")

@@ -9,6 +9,7 @@ wire inputs so we can tell which values travelled as Pulumi secrets.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import runpy
@@ -45,12 +46,15 @@ class Resource:
     secret_paths: set[str]
     protect: bool
     retain_on_delete: bool
-    delete_before_replace: bool | None
-    """The option as the program set it; None = not set (the provider decides)."""
+    delete_before_replace: bool
     replace_on_changes: list[str]
     dependencies: list[str]
     provider: str
     outputs: dict[str, Any] = field(default_factory=dict[str, Any])
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict[str, list[str]])
+    """Input key -> URNs its value came from (what the engine's dependent-replace walk reads)."""
+    delete_before_replace_defined: bool = False
+    """True when the program set delete_before_replace (either way), overriding the provider."""
 
     def is_secret(self, path: str) -> bool:
         """True when the value at `path` (or a container of it) went over the wire as a secret."""
@@ -223,15 +227,15 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
                 secret_paths=found,
                 protect=bool(request.protect),
                 retain_on_delete=bool(request.retainOnDelete),
-                delete_before_replace=(
-                    bool(request.deleteBeforeReplace)
-                    if request.deleteBeforeReplaceDefined
-                    else None
-                ),
+                delete_before_replace=bool(request.deleteBeforeReplace),
                 replace_on_changes=list(request.replaceOnChanges),
                 dependencies=list(request.dependencies),
                 provider=request.provider,
                 outputs=_strip_secrets(dict(registration.state)) if registration else {},
+                property_dependencies={
+                    key: list(deps.urns) for key, deps in request.propertyDependencies.items()
+                },
+                delete_before_replace_defined=bool(request.deleteBeforeReplaceDefined),
             )
         )
         return response
@@ -261,7 +265,9 @@ def run_program(
         runtime_state.outputs.clear()
 
         def program() -> None:
-            runpy.run_path(str(PROJECT_DIR / "__main__.py"), run_name="__main__")
+            # pulumi runs the program in the project directory; relative paths mean that.
+            with contextlib.chdir(PROJECT_DIR):
+                runpy.run_path(str(PROJECT_DIR / "__main__.py"), run_name="__main__")
 
         _sync_await(run_pulumi_func(program))
         root = pulumi_settings.get_root_resource()

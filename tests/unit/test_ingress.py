@@ -1,4 +1,7 @@
-"""Pure parts of the ingress: the rendered Caddyfile and the route's decisions (no Docker)."""
+"""Pure parts of the ingress: the rendered Caddyfile and the route's decisions (no Docker).
+
+Whether a container is healthy enough to switch to is the HealthGate's rule
+(lifecycle/health_gate.py `assess`, tested in test_health_gate.py / test_day_two_rules.py)."""
 
 from __future__ import annotations
 
@@ -62,23 +65,6 @@ def test_values_that_could_escape_a_token_are_refused(changes: dict[str, Any]) -
 def test_bootstrap_answers_503_and_keeps_the_admin_api_local() -> None:
     text = caddyfile.bootstrap()
     assert 'respond "starting" 503' in text and "admin localhost:2019" in text
-
-
-def state(status: str = "running", health: str | None = "healthy", output: str = "") -> Any:
-    found: dict[str, Any] = {"Status": status, "ExitCode": 1}
-    if health is not None:
-        found["Health"] = {"Status": health, "Log": [{"Output": output}]}
-    return found
-
-
-def test_health_verdicts() -> None:
-    assert route.health_verdict("a", state()) is None and route.is_healthy(state())
-    assert route.health_verdict("a", state(health="starting")) is None
-    assert not route.is_healthy(state(health="starting"))
-    assert "a is exited" in str(route.health_verdict("a", state(status="exited")))
-    assert "no healthcheck" in str(route.health_verdict("a", state(health=None)))
-    said = route.health_verdict("a", state(health="unhealthy", output="ok\nunhealthy: HTTP 500"))
-    assert said == "app container a is unhealthy: unhealthy: HTTP 500"
 
 
 def test_config_archive_holds_the_caddyfile_and_the_ca_root() -> None:

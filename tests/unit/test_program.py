@@ -16,6 +16,8 @@ NETWORK = "docker:index/network:Network"
 VOLUME = "docker:index/volume:Volume"
 PASSWORD = "random:index/randomPassword:RandomPassword"
 ANY_IP = "0.0.0.0"  # noqa: S104 - what prod's ingress binds, and only it
+HEALTH_GATE = "pulumi-python:dynamic/escalafin:HealthGate"
+STORE_BUCKET = "pulumi-python:dynamic/escalafin:StoreBucket"
 
 
 @pytest.fixture(scope="module", params=["dev", "prod"])
@@ -192,7 +194,8 @@ def test_redis_is_persistent_and_authenticated(run: ProgramRun) -> None:
     assert redis.is_secret("envs[0]") and env_of(redis)["REDISCLI_AUTH"] == command[6]
 
 
-def test_containers_wait_and_replace_safely(run: ProgramRun) -> None:
+def test_containers_are_gated_and_replace_safely(run: ProgramRun) -> None:
+    gates = {g.inputs["container_name"]: g for g in run.of_type(HEALTH_GATE)}
     for container in run.of_type(CONTAINER):
         if container.name == "app":
             # Create before delete: no fixed name (autonamed), the option set explicitly
@@ -206,8 +209,13 @@ def test_containers_wait_and_replace_safely(run: ProgramRun) -> None:
         assert container.inputs.get("restart") == "unless-stopped"
         memory = container.inputs.get("memory")  # MB; the wire carries numbers as floats
         assert memory is not None and float(memory).is_integer() and memory >= 64
-    for name in ("postgres", "redis", "app", "ingress"):
-        assert run.one(CONTAINER, name).inputs.get("wait") is True
+        # A swap limit equal to the memory limit lets the provider change memory in place.
+        assert container.inputs.get("memorySwap") == memory, container.name
+        # The provider's wait neither stops early nor shows logs: the gate does both.
+        assert not container.inputs.get("wait"), container.name
+        gate = gates[container.outputs["name"]]  # the app's is generated (autonaming)
+        assert container.urn in gate.dependencies
+        assert gate.property_dependencies["container_id"] == [container.urn]
 
 
 def test_app_uses_built_image_and_starts_after_data_services(run: ProgramRun) -> None:
@@ -215,12 +223,12 @@ def test_app_uses_built_image_and_starts_after_data_services(run: ProgramRun) ->
     assert image.inputs["skipPush"] is True
     assert image.inputs.get("buildOnPreview") in (False, None)
     assert image.inputs["build"]["target"] == "runner"
-    assert image.inputs["build"]["context"].endswith("/app")
+    assert image.inputs["build"]["context"] == "app"
     app = run.one(CONTAINER, "app")
     assert app.inputs["image"] == image.outputs["repoDigest"]
     deps = set(app.dependencies)
-    assert run.one(CONTAINER, "postgres").urn in deps
-    assert run.one(CONTAINER, "redis").urn in deps
+    assert run.one(HEALTH_GATE, "postgres-health").urn in deps
+    assert run.one(HEALTH_GATE, "redis-health").urn in deps
 
 
 def test_data_volumes_retained_and_protected_in_prod(run: ProgramRun) -> None:
@@ -276,9 +284,10 @@ def test_backup_bucket_hardening() -> None:
     assert prod.outputs["backupBucket"] == "escalafin-prod-backups"
 
 
-def test_dev_bucket_may_be_destroyed_with_the_stack() -> None:
+def test_dev_needs_no_cloud_provider() -> None:
+    """Every dev resource can be realised on a Docker host: no aws resource, no provider."""
     dev = run_program("dev")
-    assert dev.one("aws:s3/bucket:Bucket", "bucket").inputs["forceDestroy"] is True
+    assert not [r.type for r in dev.resources if r.type.startswith(("aws:", "pulumi:providers:"))]
 
 
 def test_configured_integration_reaches_app_only_when_complete() -> None:
@@ -390,10 +399,13 @@ def test_backup_agent_wiring(run: ProgramRun) -> None:
             assert agent.is_secret(f"envs[{i}]"), name
     if run.stack == "dev":
         store = run.one(CONTAINER, "objectstore")
-        assert [p["ip"] for p in store.inputs["ports"]] == ["127.0.0.1"]
+        assert not store.inputs.get("ports"), "the store publishes nothing"
+        assert set(networks_of(store)) == {network_name(run, "internal")}
         assert env["S3_ENDPOINT_URL"] == "http://objectstore:9000"
-        provider = run.one("pulumi:providers:aws", "objectstore-provider")
-        assert run.one("aws:s3/bucket:Bucket", "bucket").provider.startswith(provider.urn)
+        bucket = run.one(STORE_BUCKET, "bucket")
+        assert bucket.inputs["bucket"] == env["S3_BUCKET"]
+        assert bucket.inputs["runner"]["mode"] == "in-network"
+        assert bucket.urn in agent.dependencies
     else:
         assert "S3_ENDPOINT_URL" not in env
         assert not [c for c in run.of_type(CONTAINER) if c.name == "objectstore"]
@@ -410,7 +422,9 @@ def test_ingress_routes_to_the_app_by_name_on_the_public_network(run: ProgramRun
     assert route.inputs["upstream_containers"] == [app.outputs["name"]]
     assert f"reverse_proxy {app.outputs['name']}:3000 {{" in route.inputs["caddyfile"]
     assert route.inputs["ingress_container"].startswith("ingress-")  # the mocked container id
-    assert {ingress.urn, app.urn} <= set(route.dependencies)
+    # The route switches only after Caddy's and every replica's gate saw them healthy.
+    gates = {run.one(HEALTH_GATE, n).urn for n in ("ingress-health", "app-health")}
+    assert gates <= set(route.dependencies)
     assert [u["file"] for u in ingress.inputs["uploads"]] == ["/etc/caddy/Caddyfile"]
     assert "respond" in ingress.inputs["uploads"][0]["content"]  # bootstrap: 503 until routed
     data = run.one(VOLUME, "ingress-data")
@@ -432,12 +446,15 @@ def test_ingress_routes_to_the_app_by_name_on_the_public_network(run: ProgramRun
 def test_replicas_start_one_after_another_and_all_are_routed() -> None:
     run = run_program("dev", {"escalafin:appReplicas": "3"})
     apps = [run.one(CONTAINER, n) for n in ("app", "app-2", "app-3")]
-    assert apps[0].urn in apps[1].dependencies and apps[1].urn in apps[2].dependencies
+    gates = [run.one(HEALTH_GATE, f"{n}-health") for n in ("app", "app-2", "app-3")]
+    # Replica k+1 starts once replica k's gate saw it healthy.
+    assert gates[0].urn in apps[1].dependencies and gates[1].urn in apps[2].dependencies
     names = [a.outputs["name"] for a in apps]
+    assert [g.inputs["container_name"] for g in gates] == names
     route = run.one(ROUTE, "route")
     assert route.inputs["upstream_containers"] == names
     assert f"reverse_proxy {' '.join(n + ':3000' for n in names)} {{" in route.inputs["caddyfile"]
-    assert {a.urn for a in apps} <= set(route.dependencies)
+    assert {g.urn for g in gates} <= set(route.dependencies)
     assert run.outputs["appContainers"] == names
     for app in apps:
         assert app.delete_before_replace is False
@@ -479,3 +496,6 @@ def test_pinned_image_skips_the_build_and_runs_as_given() -> None:
     assert [i.name for i in run.of_type("docker:index/image:Image")] == ["ops"]  # no app build
     assert run.one(CONTAINER, "app").inputs["image"] == previous
     assert run.outputs["imageDigest"] == previous
+    # The pinned image is recorded as the build deployed last, so it stays kept.
+    history = run.one("pulumi-python:dynamic/escalafin:ImageHistory", "app-builds")
+    assert history.inputs["image_id"] == previous

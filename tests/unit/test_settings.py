@@ -15,6 +15,7 @@ class DictConfig:
     """A ConfigSource over the same key/values the engine would hand the program."""
 
     def __init__(self, values: dict[str, str], secret_keys: list[str]) -> None:
+        self.all_keys = list(values)
         self.values = {
             k.split(":", 1)[1]: v for k, v in values.items() if k.startswith("escalafin:")
         }
@@ -25,6 +26,9 @@ class DictConfig:
 
     def is_secret(self, key: str) -> bool:
         return key in self.secret_keys
+
+    def keys(self) -> list[str]:
+        return self.all_keys
 
 
 def settings_for(stack: str = "dev", **overrides: str | None) -> Settings:
@@ -79,7 +83,12 @@ def error_for(stack: str = "dev", **overrides: str | None) -> str:
         ("databaseName", "escala-fin", "a lowercase PostgreSQL identifier"),
         ("namePrefix", "Escalafin", "2-42 lowercase letters"),
         ("appContext", "no/such/dir", "a directory"),
-        ("appDockerfile", "Dockerfile.missing", "a file inside app"),
+        ("appDockerfile", "Dockerfile.missing", "a Dockerfile in app inside appContext"),
+        ("backupS3Region", "mars-1", "an AWS region name"),
+        ("appTarget", "", "the name of a stage of the Dockerfile"),
+        ("appTarget", "production", "a stage of the Dockerfile: "),
+        ("appHealthcheckCommand", '["curl", "-f", "http://x"]', 'starting with "CMD"'),
+        ("appHealthcheckCommand", '["CMD-SHELL", "a", "b"]', '["CMD-SHELL", "shell command"]'),
     ],
 )
 def test_bad_value_names_key_value_and_allowed(key: str, value: str, allowed: str) -> None:
@@ -95,6 +104,13 @@ def test_bad_value_names_key_value_and_allowed(key: str, value: str, allowed: st
 def test_retired_key_is_an_error_naming_its_successor(key: str, successor: str) -> None:
     message = error_for(**{key: "3000"})
     assert f"escalafin:{key} is no longer read: use escalafin:{successor}" in message
+    assert "is not a setting" not in message  # one answer, not also a spelling suggestion
+
+
+def test_the_https_port_counts_as_published_only_with_https() -> None:
+    clash = {"ingressHttpsPort": "5432", "appPublicUrl": "https://app.example.com"}
+    assert "(escalafin:ingressHttpsPort is 5432)" in error_for(**clash)
+    assert settings_for("dev", ingressHttpsPort="5432").ingress.https_port == 5432  # http only
 
 
 def test_ingress_defaults_per_stack() -> None:
@@ -190,3 +206,126 @@ def test_every_schema_key_is_documented() -> None:
     assert len(BY_NAME) == len(KEYS)
     for key in KEYS:
         assert key.description.endswith("."), key.name
+
+
+# ---------------------------------------------------------------- issue 10, item 8
+
+
+def only_problem(message: str) -> str:
+    """The single problem line of a ConfigError message (asserting there is one)."""
+    lines = [ln for ln in message.splitlines() if ln.startswith("  - ")]
+    assert len(lines) == 1, message
+    return lines[0][4:]
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        # 1-2: typos in key names were ignored, leaving the default in place
+        (
+            "escalafin:appPrt",
+            "8080",
+            "escalafin:appPrt is not a setting of this program; did you mean escalafin:appPort?",
+        ),
+        (
+            "escalafn:appPort",
+            "8080",
+            "escalafn:appPort: unknown namespace 'escalafn'; did you mean escalafin:appPort?",
+        ),
+        ("escalafin:backupretentiondays", "3", "did you mean escalafin:backupRetentionDays?"),
+        # 3-5: paths must stay inside appContext (migrationsDir=/etc was a traceback)
+        (
+            "escalafin:migrationsDir",
+            "/etc",
+            "escalafin:migrationsDir = '/etc': expected a folder of Prisma migrations inside "
+            "appContext (a relative path",
+        ),
+        (
+            "escalafin:migrationsDir",
+            "../../etc",
+            "escalafin:migrationsDir = '../../etc': expected a folder",
+        ),
+        (
+            "escalafin:seedFile",
+            "/etc/passwd",
+            "escalafin:seedFile = '/etc/passwd': expected the seed data file inside appContext",
+        ),
+        (
+            "escalafin:appDockerfile",
+            "/etc/hostname",
+            "escalafin:appDockerfile = '/etc/hostname': expected a Dockerfile in app inside "
+            "appContext",
+        ),
+        # 6: two published ports on one host port fail to bind mid-deploy
+        (
+            "escalafin:ingressHttpPort",
+            "5432",
+            "escalafin:databaseAdminPort = '5432': expected a host port no other published "
+            "port uses (escalafin:ingressHttpPort is 5432)",
+        ),
+        # 7: a healthcheck Docker would not run as meant
+        (
+            "escalafin:appHealthcheckCommand",
+            '["node", "-e", "x"]',
+            "escalafin:appHealthcheckCommand = ",
+        ),
+        # 8: appEnv overriding what the program derives (the healthcheck would probe the old port)
+        (
+            "escalafin:appEnv",
+            '["PORT=8080"]',
+            "escalafin:appEnv sets PORT, which the program sets itself (from appPort)",
+        ),
+        (
+            "escalafin:appEnv",
+            '["DATABASE_URL=postgresql://x"]',
+            "escalafin:appEnv sets DATABASE_URL",
+        ),
+        (
+            "escalafin:appEnv",
+            '["SENTRY_DSN=https://k@x/1"]',
+            "escalafin:appEnv sets SENTRY_DSN, which the program sets itself (from sentryDsn)",
+        ),
+        # 9-10
+        (
+            "escalafin:backupS3Region",
+            "mars-1",
+            "escalafin:backupS3Region = 'mars-1': expected an AWS region name",
+        ),
+        ("escalafin:appTarget", "", "escalafin:appTarget = '': expected the name of a stage"),
+        # 11: a wrong context is one problem, on appContext, not three on the files in it
+        (
+            "escalafin:appContext",
+            "/etc",
+            "escalafin:appContext = '/etc': expected a directory (relative to the project) "
+            "holding the app",
+        ),
+    ],
+)
+def test_each_config_mistake_is_one_clear_error_naming_the_key(
+    key: str, value: str, expected: str
+) -> None:
+    values, secret_keys = stack_config("dev", {key: value})
+    with pytest.raises(ConfigError) as info:
+        load(DictConfig(values, secret_keys), stack="dev")
+    problem = only_problem(str(info.value))
+    assert problem.startswith(expected) or expected in problem, problem
+
+
+def test_other_namespaces_are_left_alone() -> None:
+    values, secret_keys = stack_config("dev", {"docker:host": "ssh://x", "aws:region": "us-east-1"})
+    assert load(DictConfig(values, secret_keys), stack="dev").app.port == 3000
+
+
+def test_program_fails_on_a_typo_before_declaring_anything() -> None:
+    """Through the real Pulumi config path (set_all_config), before any resource."""
+    with pytest.raises(ConfigError, match="did you mean escalafin:appPort"):
+        run_program("dev", {"escalafin:appPrt": "8080"})
+
+
+def test_program_owned_env_covers_everything_the_app_container_gets() -> None:
+    from components.settings import INTEGRATION_ENV, PROGRAM_OWNED_ENV  # noqa: PLC0415
+
+    run = run_program("dev")
+    app = run.one("docker:index/container:Container", "app")
+    names = {e.split("=", 1)[0] for e in app.inputs.get("envs", [])}
+    assert names <= {*PROGRAM_OWNED_ENV, *INTEGRATION_ENV}
