@@ -133,11 +133,13 @@ def switch(target: Target) -> float:
     from lifecycle.docker_host import connect  # noqa: PLC0415
 
     started = time.monotonic()
-    for name in target.upstream_containers:
-        try:
+    try:
+        for name in target.upstream_containers:  # the gates' rules: healthy now, or fail
             wait_healthy(target.docker_host, name, target.health_timeout_s)
-        except GateFailed as exc:
-            raise RouteError(f"{exc}\ntraffic stays on the current containers") from None
+    except GateFailed as exc:
+        raise RouteError(f"{exc}\ntraffic stays on the current containers") from None
+    except DockerException as exc:
+        raise RouteError(f"could not check the upstreams' health: {exc}") from None
     waited = time.monotonic() - started
     client = connect(target.docker_host)
     try:
