@@ -6,8 +6,9 @@ two measurements, each a redeploy of the app (a new APP_VERSION, so the
 container is replaced) under ~50 requests/s of mixed GET/POST /api/clients
 (tests/e2e/load.py), from WARMUP_S before the `up` to COOLDOWN_S after it.
 Columns: requests sent/served/failed, how long clients saw failures, latency
-percentiles, the whole `up`, and the time spent on the app containers' steps
-(the rest is the harness checking every other resource, e.g. image builds):
+percentiles, the whole `up`, and the time spent on the app containers' steps and
+their health gates (the rest is the harness checking every other resource, e.g.
+image builds):
 
 - baseline "delete-first (before)": the app container as the program declared
   it before the ingress — fixed name `<prefix>-app`, its port published on
@@ -32,6 +33,7 @@ from tests.support import docker_env
 from tests.support.program import ProgramRun
 
 APP_PORT = 3000
+APP_STEPS = ("Container/app", "HealthGate/app")  # the replicas, and the waits for their health
 
 
 def as_before(run: ProgramRun, prefix: str, host_port: int) -> ProgramRun:
@@ -59,7 +61,7 @@ def measure(d: Deployment, port: int, version: str, before: int | None) -> tuple
 
 
 def row(label: str, report: Report, result: UpResult) -> str:
-    app = sum(s for name, _, s in result.steps if name.startswith("Container/app"))
+    app = sum(s for name, _, s in result.steps if name.startswith(APP_STEPS))
     return (
         f"{label:<24} {report.sent:>6} {report.ok:>7} {report.failed:>7} "
         f"{report.failing_s:>10.1f} {report.percentile(50) * 1000:>7.0f} "
