@@ -13,13 +13,14 @@ from typing import Any
 
 import pulumi
 
-from components.app import AppService, AppServiceArgs
+from components.app import WAIT_TIMEOUT_S, AppService, AppServiceArgs
 from components.app_image import AppImage, AppImageArgs
 from components.backup_agent import BackupAgent, BackupAgentArgs
 from components.backup_bucket import BackupBucket, BackupBucketArgs
 from components.cache import Cache, CacheArgs
 from components.credentials import Credentials, CredentialsArgs
 from components.database import Database, DatabaseArgs
+from components.ingress import Ingress, IngressArgs
 from components.lifecycle import DatabaseLifecycle, DatabaseLifecycleArgs
 from components.network import Networks, NetworksArgs
 from components.object_store import EmbeddedObjectStore, EmbeddedObjectStoreArgs
@@ -41,7 +42,9 @@ class EscalaFin(pulumi.ComponentResource):
     backup_bucket: pulumi.Output[str]
     backup_agent_container: pulumi.Output[str]
     app_container: pulumi.Output[str]
-    """What `python -m lifecycle.restore --stack` stops and starts."""
+    """The first replica's name (generated; it changes on every deploy)."""
+    app_containers: pulumi.Output[list[str]]
+    """Every replica: what `python -m lifecycle.restore --stack` must stop and start."""
     database_admin_endpoint: str | None
     monitoring: dict[str, Any]
     generated_secrets: dict[str, pulumi.Output[str]]
@@ -59,7 +62,9 @@ class EscalaFin(pulumi.ComponentResource):
             NetworksArgs(s.name_prefix, admin_network=s.database.admin_endpoint is not None),
             child,
         )
-        image = AppImage("app-image", AppImageArgs(s.app.build, s.docker_host), child)
+        image = AppImage(
+            "app-image", AppImageArgs(s.app.build, s.docker_host, pinned=s.app.image), child
+        )
         ops_image = OpsImage(
             "ops-image",
             OpsImageArgs(
@@ -133,6 +138,22 @@ class EscalaFin(pulumi.ComponentResource):
             ),
             child,
         )
+        Ingress(
+            "ingress",
+            IngressArgs(
+                settings=s.ingress,
+                name_prefix=s.name_prefix,
+                restart_policy=s.restart_policy,
+                public_network=networks.public.name,
+                app_containers=app.containers,
+                app_gates=app.gates,
+                app_port=s.app.port,
+                docker_host=s.docker_host,
+                protect_data=s.is_prod,
+                health_timeout_s=WAIT_TIMEOUT_S,
+            ),
+            child,
+        )
 
         # Backups: the bucket (the embedded store in dev, AWS otherwise) and the agent.
         b = s.backup
@@ -196,7 +217,8 @@ class EscalaFin(pulumi.ComponentResource):
         self.health_url = app.health_url
         self.image_digest = image.repo_digest
         self.backup_agent_container = agent.container_name
-        self.app_container = app.container.name
+        self.app_container = app.containers[0].name
+        self.app_containers = app.names
         self.database_admin_endpoint = database.admin_endpoint
         self.monitoring = {
             "url": app.health_url,

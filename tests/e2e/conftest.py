@@ -21,6 +21,7 @@ LAB_IMAGES = {
     "redisImage": images.REDIS,
     "appBaseImage": images.PYTHON,
     "opsBaseImage": images.PYTHON,
+    "ingressImage": images.CADDY,
 }
 # The app's health check as a monitor would want it, but fast enough for tests: a broken
 # app is unhealthy after ~15 s instead of the default 40 s start period + 3 x 30 s.
@@ -35,7 +36,7 @@ def free_port() -> int:
 
 
 def host_port_keys() -> list[str]:
-    """Config keys that publish a port on the host (appHostPort, databaseAdminPort, ...)."""
+    """Config keys that publish a port on the host (ingressHttpPort, databaseAdminPort, ...)."""
     config = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())["config"]
     return [
         key
@@ -94,7 +95,8 @@ class Deployment:
 
     @property
     def app_port(self) -> int:
-        return int(self.overrides[f"{PROJECT}:appHostPort"] or 0)
+        """Where the app is served: the ingress's HTTP port on 127.0.0.1."""
+        return int(self.overrides[f"{PROJECT}:ingressHttpPort"] or 0)
 
     @property
     def prefix(self) -> str:
@@ -105,7 +107,7 @@ def deployment(
     client: docker.DockerClient, stack: str, **extra: str | None
 ) -> Generator[Deployment, None, None]:
     """A Deployment whose harness is destroyed when the generator closes (fixtures, benchmark)."""
-    for name in (images.POSTGRES, images.REDIS, images.PYTHON):
+    for name in (images.POSTGRES, images.REDIS, images.PYTHON, images.CADDY):
         require_image(client, name)
     overrides = e2e_overrides(s3_store.image(client), **extra)
     harness = Harness(client, str(overrides[f"{PROJECT}:namePrefix"]))

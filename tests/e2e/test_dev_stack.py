@@ -28,12 +28,12 @@ def test_up_brings_every_container_healthy_migrated_and_seeded(dev: Deployment) 
 
 
 def test_only_loopback_ports_are_published(dev: Deployment) -> None:
-    app_port = str(dev.app_port)
     admin = dev.overrides["escalafin:databaseAdminPort"] or ""
     scenarios.only_published(
         dev,
         {
-            "app": {"3000/tcp": [("127.0.0.1", app_port)]},
+            "ingress": {"80/tcp": [("127.0.0.1", str(dev.app_port))]},
+            "app": {},
             "postgres": {"5432/tcp": [("127.0.0.1", admin)]},
             "redis": {},
         },
