@@ -117,6 +117,8 @@ def test_next_release_is_deployed_under_load_without_a_failed_request(
     report, result = zd.replace_under_load(nextjs, appContext=str(next_release(tmp_path, token)))
     assert "Image/app" in result.updated, result
     assert f"Clientes {token}" in page(nextjs.app_port)
+    logs = nextjs.container("app").logs().decode(errors="replace")
+    assert zd.admin_password(nextjs) not in logs  # sent ~1000 times, logged never
     took = {(name, action): seconds for name, action, seconds in result.steps}
     stopped_in = took[("Container/app", "deleted")]
     assert stopped_in < STOP_TIMEOUT_S, f"the old app was killed after {stopped_in:.0f}s"

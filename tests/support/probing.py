@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import docker
+from docker.errors import APIError
 from docker.models.containers import Container
 
 from tests.support.docker_env import LABEL
@@ -122,7 +123,7 @@ def post_across_sigterm(
 def _listening(app: Container, refused_probe: list[str]) -> bool:
     try:
         return run_in(app, refused_probe)[1].strip() != "refused"
-    except docker.errors.APIError:  # not running any more: it did not wait for the request
+    except APIError:  # not running any more: it did not wait for the request
         app.reload()
         code = app.attrs["State"]["ExitCode"]
         raise AssertionError(f"the app exited ({code}) with a request in flight") from None
