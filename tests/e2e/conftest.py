@@ -65,11 +65,20 @@ class Deployment:
         self.harness = harness
         self.stack = stack
         self.overrides = dict(overrides)
+        self.initial = dict(overrides)
+        """The config the deployment started with (the module's app, template, ports...)."""
         self.secrets: dict[str, str] = {}
 
     def configure(self, **extra: str | None) -> None:
         """Change config for every later `up`, as `pulumi config set` would."""
         self.overrides.update({f"{PROJECT}:{k}": v for k, v in extra.items()})
+
+    def reset(self, *keys: str) -> bool:
+        """Set `keys` back to the values the deployment started with; whether any differed."""
+        initial = {key: self.initial.get(f"{PROJECT}:{key}") for key in keys}
+        changed = any(self.overrides.get(f"{PROJECT}:{k}") != v for k, v in initial.items())
+        self.configure(**initial)
+        return changed
 
     def configure_secret(self, **values: str) -> None:
         """`pulumi config set --secret` for every later `up`."""

@@ -16,7 +16,6 @@ prevent; browsers retry those.
 
 from __future__ import annotations
 
-import base64
 import http.client
 import json
 import queue
@@ -24,6 +23,8 @@ import statistics
 import threading
 import time
 from dataclasses import dataclass, field
+
+from tests.support.probing import basic_auth
 
 POST_EVERY = 3
 TIMEOUT_S = 15.0
@@ -83,8 +84,7 @@ class Load:
         self.rate = rate
         self.max_seconds = max_seconds
         self.workers = workers
-        token = base64.b64encode(f"{user}:{password}".encode()).decode()
-        self.auth = f"Basic {token}"
+        self.auth = basic_auth(user, password)
         self.report = Report()
         self._jobs: queue.Queue[int | None] = queue.Queue()
         self._stop = threading.Event()

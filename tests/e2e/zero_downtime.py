@@ -28,7 +28,7 @@ from tests.support import images
 from tests.support.docker_env import LABEL
 from tests.support.program import PROJECT_DIR
 
-ADMIN = "admin@escalafin.com"  # app/prisma/seed.json
+ADMIN = "admin@escalafin.com"  # app/prisma/seed.json, examples/nextjs-app/prisma/seed.json
 WARMUP_S = 3.0  # traffic flows before the deploy starts ...
 COOLDOWN_S = 3.0  # ... and after it ends (the old containers are gone by then)
 ACME_HOST = "escalafin.test"
@@ -46,10 +46,8 @@ SCENARIO_KEYS = (
 
 
 def ensure_up(d: Deployment) -> None:
-    """The stack as this module expects it: realised, built from app/, plain HTTP, healthy."""
-    changed = any(d.overrides.get(f"escalafin:{key}") for key in SCENARIO_KEYS)
-    d.configure(**dict.fromkeys(SCENARIO_KEYS))
-    if changed or not d.harness.state:
+    """The stack as its module deployed it (its app, plain HTTP), realised and healthy."""
+    if d.reset(*SCENARIO_KEYS) or not d.harness.state:
         d.up()
     status, body = scenarios.wait_health(d.app_port)
     assert status == 200, body
@@ -101,9 +99,17 @@ def running_app_containers(d: Deployment) -> set[str]:
 
 def redeploy(d: Deployment, version: str) -> tuple[Report, UpResult]:
     """A new app version (its environment changes): replaced beside the old, then switched."""
+    report, result = replace_under_load(d, appVersion=version)
+    assert served_version(d) == version
+    return report, result
+
+
+def replace_under_load(d: Deployment, **change: str | None) -> tuple[Report, UpResult]:
+    """A config `change` that replaces the app containers (a new version, a new source):
+    the new ones start beside the old, the route switches, the old ones go; no request fails."""
     ensure_up(d)
     before = app_names(d)
-    d.configure(appVersion=version)
+    d.configure(**change)
     report, result, error = up_under_load(d)
     assert error is None and result is not None, error
     assert_nothing_lost(d, report)
@@ -113,7 +119,6 @@ def redeploy(d: Deployment, version: str) -> tuple[Report, UpResult]:
     replaced = [f"Container/{n}" for n in replica_resources(d)]
     assert set(replaced) <= set(result.deleted), result  # deleted last, after the switch
     assert running_app_containers(d) == set(after)  # the old ones are stopped and removed
-    assert served_version(d) == version
     return report, result
 
 

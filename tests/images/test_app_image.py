@@ -8,12 +8,7 @@ probed through its port published on 127.0.0.1.
 
 from __future__ import annotations
 
-import base64
-import http.client
-import json
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,10 +29,13 @@ from tests.support.probing import (
     Answer,
     app_env,
     assert_no_internals,
+    basic_auth,
     cache_volume,
     get,
     logs,
+    post_across_sigterm,
     published_port,
+    request_json,
     run_in,
     running,
     stop_once_ready,
@@ -217,19 +215,8 @@ def call(
     method: str, url: str, *, user: str | None = "user0@escalafin.test", body: object = None
 ) -> tuple[int, dict[str, str], Any]:
     """One request with Basic credentials: (status, lower-case headers, JSON body)."""
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, method=method)  # noqa: S310 - loopback
-    if user is not None:
-        token = base64.b64encode(f"{user}:{PASSWORD}".encode()).decode()
-        request.add_header("Authorization", f"Basic {token}")
-    if data is not None:
-        request.add_header("Content-Type", "application/json")
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
-            status, headers, text = response.status, response.headers, response.read()
-    except urllib.error.HTTPError as error:
-        status, headers, text = error.code, error.headers, error.read()
-    return status, {k.lower(): v for k, v in headers.items()}, json.loads(text or b"null")
+    auth = None if user is None else basic_auth(user, PASSWORD)
+    return request_json(method, url, auth=auth, body=body)
 
 
 def clients_url(stack: Stack) -> str:
@@ -279,29 +266,17 @@ def test_sigterm_finishes_in_flight_requests_and_refuses_new_connections(
     """A create whose body is still arriving when SIGTERM comes still gets its 201."""
     with app_container(docker_client, stack.env, network=stack.network, publish=True) as app:
         services.wait_healthy(app, timeout=90)
-        app.reload()
-        port = int(app.attrs["NetworkSettings"]["Ports"]["3000/tcp"][0]["HostPort"])
+        port = published_port(app)
         call("GET", f"http://127.0.0.1:{port}/api/clients")  # credentials checked once
-        body = json.dumps({"firstName": "In", "lastName": "Flight", "phone": "3"}).encode()
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        conn.putrequest("POST", "/api/clients")
-        token = base64.b64encode(f"user0@escalafin.test:{PASSWORD}".encode()).decode()
-        for name, value in (
-            ("Authorization", f"Basic {token}"),
-            ("Content-Type", "application/json"),
-            ("Content-Length", str(len(body))),
-        ):
-            conn.putheader(name, value)
-        conn.endheaders(body[:10])  # in flight: the app is reading the body
-        time.sleep(0.5)
-        app.kill(signal="SIGTERM")
-        time.sleep(1.0)
-        out = run_in(app, ["python", "-c", CONNECT_PROBE])[1]
-        assert "ConnectionRefusedError" in out, out  # the listener is closed
-        conn.send(body[10:])
-        response = conn.getresponse()
-        answer = json.loads(response.read())
-        assert response.status == 201, answer
+        status, answer = post_across_sigterm(
+            app,
+            port,
+            "/api/clients",
+            auth=basic_auth("user0@escalafin.test", PASSWORD),
+            body={"firstName": "In", "lastName": "Flight", "phone": "3"},
+            refused_probe=["python", "-c", REFUSED_PROBE],
+        )
+        assert status == 201, answer
         assert app.wait(timeout=30)["StatusCode"] == 0, logs(app)
         assert "Application shutdown complete" in logs(app)
     with psycopg.connect(stack.pg.url) as db:
@@ -311,13 +286,13 @@ def test_sigterm_finishes_in_flight_requests_and_refuses_new_connections(
     assert found == (1,)
 
 
-CONNECT_PROBE = (
+REFUSED_PROBE = (
     "import socket\n"
     "try:\n"
     "    socket.create_connection(('127.0.0.1', 3000), timeout=2)\n"
     "    print('connected')\n"
-    "except OSError as exc:\n"
-    "    print(type(exc).__name__)\n"
+    "except ConnectionRefusedError:\n"
+    "    print('refused')\n"
 )
 
 
