@@ -1,7 +1,7 @@
 """EscalaFin on a Docker host: `pulumi up --stack dev|prod`.
 
 config ─▶ settings ─▶ EscalaFin: networks · app image · postgres · redis
-                                 · migrations → seed · app · backups
+                                 · migrations → seed · app replicas · ingress · backups
 """
 
 import pulumi
@@ -20,6 +20,7 @@ pulumi.export("imageDigest", stack.image_digest)
 pulumi.export("backupBucket", stack.backup_bucket)
 pulumi.export("backupAgentContainer", stack.backup_agent_container)
 pulumi.export("appContainer", stack.app_container)
+pulumi.export("appContainers", stack.app_containers)
 pulumi.export("databaseContainer", stack.database_container)
 pulumi.export("databaseAdminEndpoint", stack.database_admin_endpoint)
 for key, value in stack.generated_secrets.items():

@@ -6,7 +6,6 @@ Shared by the app and ops images, whose provider never deletes a build.
 from __future__ import annotations
 
 import pulumi
-import pulumi_docker as docker
 
 from lifecycle.image_history import ImageHistory, ImageHistoryArgs
 
@@ -23,7 +22,7 @@ def repository_of(image_name: str) -> str:
 
 def keep_builds(
     resource_name: str,
-    image: docker.Image,
+    image_id: pulumi.Input[str],
     image_name: str,
     *,
     docker_host: str | None,
@@ -33,7 +32,7 @@ def keep_builds(
         resource_name,
         ImageHistoryArgs(
             repository=repository_of(image_name),
-            image_id=image.repo_digest,
+            image_id=image_id,
             keep=BUILDS_KEPT,
             docker_host=docker_host,
         ),

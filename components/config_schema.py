@@ -130,18 +130,11 @@ KEYS: tuple[Key, ...] = (
     _k("appVersion", "string", "Version reported by the app (APP_VERSION).", "1.0.0"),
     # --- app runtime
     _k("appPort", "integer", "Port the app listens on inside its container.", "3000"),
-    _k("appHostPort", "integer", "Host port the app is published on.", "3000"),
-    _k(
-        "appBindAddress",
-        "string",
-        "Host address the app port is bound to.",
-        dev="127.0.0.1",
-        prod="0.0.0.0",  # noqa: S104 - prod publishes behind the host's reverse proxy
-    ),
     _k(
         "appPublicUrl",
         "string",
-        "Public URL of the app (NEXTAUTH_URL, appUrl). Default: http://localhost:<appHostPort>.",
+        "Public URL of the app (NEXTAUTH_URL, appUrl). https:// makes the ingress obtain and "
+        "renew a certificate for its host (ACME). Default: http://localhost:<ingressHttpPort>.",
     ),
     _k("appEnv", "array", 'Extra plain environment for the app as ["NAME=value", ...].', "[]"),
     _k("appMemoryMb", "integer", "Memory limit of the app container in MB.", "1024"),
@@ -163,6 +156,67 @@ KEYS: tuple[Key, ...] = (
     _k("healthTimeout", "string", "App healthcheck timeout.", "10s"),
     _k("healthRetries", "integer", "App healthcheck retries before unhealthy.", "3"),
     _k("healthStartPeriod", "string", "App healthcheck start period.", "40s"),
+    # --- ingress (Caddy) and zero-downtime app replacement
+    _k(
+        "appReplicas",
+        "integer",
+        "App containers behind the ingress, load balanced. A deploy starts the new ones one "
+        "at a time beside the old, switches traffic once all are healthy, then stops the old.",
+        "1",
+    ),
+    _k(
+        "appImage",
+        "string",
+        "Run this image, already on the Docker host, instead of building appContext: to roll "
+        "back, a previous imageDigest output (sha256:...) or its kept build tag "
+        "(<prefix>-app:build-<id>). Default: build appContext.",
+    ),
+    _k("ingressImage", "string", "Image of the ingress (Caddy 2).", "caddy:2-alpine"),
+    _k(
+        "ingressBindAddress",
+        "string",
+        "Host address the ingress's ports bind to (the only ports published beyond loopback).",
+        dev="127.0.0.1",
+        prod="0.0.0.0",  # noqa: S104 - the ingress is what the internet reaches
+    ),
+    _k(
+        "ingressHttpPort",
+        "integer",
+        "Host port of the ingress's HTTP listener: the app itself over http://, the redirect "
+        "to HTTPS and ACME HTTP-01 challenges over https://.",
+        dev="3000",
+        prod="80",
+    ),
+    _k(
+        "ingressHttpsPort",
+        "integer",
+        "Host port of the ingress's HTTPS listener (TCP, and UDP for HTTP/3); used only when "
+        "appPublicUrl is https://.",
+        "443",
+    ),
+    _k(
+        "ingressAcmeEmail",
+        "string",
+        "Contact email of the ACME account (the CA's expiry and incident notices).",
+    ),
+    _k(
+        "ingressAcmeCa",
+        "string",
+        "ACME directory URL. Default: Caddy's (Let's Encrypt, then ZeroSSL).",
+    ),
+    _k(
+        "ingressAcmeCaRoot",
+        "string",
+        "PEM of the root certificate(s) that sign the ACME directory's own HTTPS; only for a "
+        "private or test CA (e.g. pebble).",
+    ),
+    _k(
+        "ingressMaxBodyMb",
+        "integer",
+        "Largest request body the ingress passes to the app, in MB (413 beyond).",
+        "20",
+    ),
+    _k("ingressMemoryMb", "integer", "Memory limit of the ingress container in MB.", "256"),
     # --- database and cache
     _k("databaseName", "string", "PostgreSQL database name.", "escalafin"),
     _k("databaseUser", "string", "PostgreSQL user.", "escalafin"),

@@ -2,11 +2,12 @@
 
 Kept in one place because the docker provider's sharp edges (DESIGN.md,
 "Pulumi facts that bite") apply to every container alike: fixed names need
-delete-before-replace, healthcheck edits need replace_on_changes, durations
-must be canonical, memory limits need a swap limit to change in place, and data
-volumes must survive their containers. Containers do not use the provider's
-`wait`: a HealthGate (lifecycle/health_gate.py) waits for them instead, with
-logs, and keeps failing later `up`s until they are healthy.
+delete-before-replace (the others create before delete), healthcheck edits
+need replace_on_changes, durations must be canonical, memory limits need a swap
+limit to change in place, and data volumes must survive their containers.
+Containers do not use the provider's `wait`: a HealthGate
+(lifecycle/health_gate.py) waits for them instead, with logs, and keeps failing
+later `up`s until they are healthy.
 """
 
 from __future__ import annotations
@@ -57,9 +58,17 @@ def healthcheck(
 
 
 def container_options(
-    parent: pulumi.Resource, depends_on: Sequence[pulumi.Resource] = ()
+    parent: pulumi.Resource,
+    depends_on: Sequence[pulumi.Resource] = (),
+    *,
+    create_before_delete: bool = False,
 ) -> pulumi.ResourceOptions:
     """Named containers must be deleted before their replacement can take the name.
+
+    `create_before_delete` is for containers without a fixed name or host port
+    (the app): the replacement starts beside the old one, which goes last.
+    The option is always set explicitly, because the docker provider asks for
+    delete-first on every container when the program says nothing.
 
     `healthcheck` and `tmpfs` are not ForceNew in the provider's schema, yet its update applies
     only the restart policy and resource limits (kreuzwerker/terraform-provider-docker,
@@ -69,7 +78,7 @@ def container_options(
     """
     return pulumi.ResourceOptions(
         parent=parent,
-        delete_before_replace=True,
+        delete_before_replace=not create_before_delete,
         replace_on_changes=["healthcheck", "tmpfs"],
         depends_on=list(depends_on),
     )

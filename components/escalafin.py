@@ -13,7 +13,7 @@ from typing import Any
 
 import pulumi
 
-from components.app import AppService, AppServiceArgs
+from components.app import WAIT_TIMEOUT_S, AppService, AppServiceArgs
 from components.app_image import AppImage, AppImageArgs
 from components.archiving.archiving import ContinuousArchiving, ContinuousArchivingArgs
 from components.archiving.backup_server import BackupServer, BackupServerArgs
@@ -22,6 +22,7 @@ from components.backup_bucket import BackupBucket, BackupBucketArgs
 from components.cache import Cache, CacheArgs
 from components.credentials import Credentials, CredentialsArgs
 from components.database import DATA_PATH, Database, DatabaseArgs
+from components.ingress import Ingress, IngressArgs
 from components.lifecycle import DatabaseLifecycle, DatabaseLifecycleArgs
 from components.network import Networks, NetworksArgs
 from components.object_store import EmbeddedObjectStore, EmbeddedObjectStoreArgs
@@ -43,7 +44,9 @@ class EscalaFin(pulumi.ComponentResource):
     backup_bucket: pulumi.Output[str]
     backup_agent_container: pulumi.Output[str]
     app_container: pulumi.Output[str]
-    """What `python -m lifecycle.restore --stack` stops and starts."""
+    """The first replica's name (generated; it changes on every deploy)."""
+    app_containers: pulumi.Output[list[str]]
+    """Every replica: what `python -m lifecycle.restore --stack` must stop and start."""
     database_admin_endpoint: str | None
     database_container: pulumi.Output[str]
     """What a point-in-time restore stops, restores into (its data volume) and starts."""
@@ -69,7 +72,9 @@ class EscalaFin(pulumi.ComponentResource):
             ),
             child,
         )
-        image = AppImage("app-image", AppImageArgs(s.app.build, s.docker_host), child)
+        image = AppImage(
+            "app-image", AppImageArgs(s.app.build, s.docker_host, pinned=s.app.image), child
+        )
         ops_image = OpsImage(
             "ops-image",
             OpsImageArgs(
@@ -232,6 +237,22 @@ class EscalaFin(pulumi.ComponentResource):
             ),
             child,
         )
+        Ingress(
+            "ingress",
+            IngressArgs(
+                settings=s.ingress,
+                name_prefix=s.name_prefix,
+                restart_policy=s.restart_policy,
+                public_network=networks.public.name,
+                app_containers=app.containers,
+                app_gates=app.gates,
+                app_port=s.app.port,
+                docker_host=s.docker_host,
+                protect_data=s.is_prod,
+                health_timeout_s=WAIT_TIMEOUT_S,
+            ),
+            child,
+        )
 
         agent = BackupAgent(
             "backup-agent",
@@ -264,7 +285,8 @@ class EscalaFin(pulumi.ComponentResource):
         self.health_url = app.health_url
         self.image_digest = image.repo_digest
         self.backup_agent_container = agent.container_name
-        self.app_container = app.container.name
+        self.app_container = app.containers[0].name
+        self.app_containers = app.names
         self.database_admin_endpoint = database.admin_endpoint
         self.monitoring = {
             "url": app.health_url,

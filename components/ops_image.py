@@ -58,6 +58,10 @@ class OpsImage(pulumi.ComponentResource):
         )
         self.repo_digest = self.image.repo_digest
         keep_builds(
-            "ops-builds", self.image, self.image_name, docker_host=args.docker_host, parent=self
+            "ops-builds",
+            self.repo_digest,
+            self.image_name,
+            docker_host=args.docker_host,
+            parent=self,
         )
         self.register_outputs({"repoDigest": self.repo_digest})

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, TypeVar
+from urllib.parse import urlsplit
 
 import pulumi
 from pulumi.runtime import config as runtime_config
@@ -111,16 +112,42 @@ class AppSettings:
     build: AppBuild
     version: str
     port: int
-    host_port: int
-    bind_address: str
     public_url: str
     extra_env: Mapping[str, str]
     memory_mb: int
     health: Healthcheck
+    replicas: int
+    image: str | None
+    """Run this image instead of building `build` (a rollback to a previous imageDigest)."""
 
     @property
     def health_url(self) -> str:
         return self.public_url + self.health.path
+
+
+@dataclass(frozen=True)
+class IngressSettings:
+    """Caddy in front of the app: the only container that publishes beyond loopback."""
+
+    image: str
+    bind_address: str
+    http_port: int
+    https_port: int
+    public_url: str
+    acme_email: str | None
+    acme_ca: str | None
+    acme_ca_root: str | None
+    max_body_mb: int
+    memory_mb: int
+
+    @property
+    def tls(self) -> bool:
+        """https:// public URL: Caddy obtains and renews the host's certificate itself."""
+        return urlsplit(self.public_url).scheme == "https"
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.public_url).hostname or "localhost"
 
 
 @dataclass(frozen=True)
@@ -215,6 +242,7 @@ class Settings:
     lifecycle: LifecycleSettings
     docker_host: str | None
     app: AppSettings
+    ingress: IngressSettings
     database: DatabaseSettings
     cache: CacheSettings
     nextauth_secret: pulumi.Output[str] | None
@@ -326,7 +354,8 @@ def load(
 
     # The docker provider falls back to DOCKER_HOST when docker:host is unset.
     effective_host = docker_host or os.environ.get("DOCKER_HOST")
-    app, context = _app(r, prefix, effective_host)
+    http_port = r.parsed("ingressHttpPort", v.parse_port, 3000)
+    app, context = _app(r, prefix, effective_host, http_port)
     database = _database(r)
     cache = CacheSettings(
         image=r.parsed("redisImage", v.parse_image_ref, ""),
@@ -352,6 +381,7 @@ def load(
         lifecycle=_lifecycle(r, lifecycle_mode, context),
         docker_host=docker_host,
         app=app,
+        ingress=_ingress(r, http_port, app.public_url),
         database=database,
         cache=cache,
         nextauth_secret=r.secret("nextauthSecret"),
@@ -372,7 +402,9 @@ def load(
 
 def _published_ports(r: _Reader, s: Settings) -> None:
     """Host ports the stack publishes must differ (one would fail to bind, mid-deploy)."""
-    ports = {"appHostPort": s.app.host_port}
+    ports = {"ingressHttpPort": s.ingress.http_port}
+    if s.ingress.tls:
+        ports["ingressHttpsPort"] = s.ingress.https_port
     if s.database.admin_endpoint is not None:
         ports["databaseAdminPort"] = s.database.admin_endpoint.port
     seen: dict[int, str] = {}
@@ -386,6 +418,14 @@ def _published_ports(r: _Reader, s: Settings) -> None:
         seen.setdefault(port, key)
 
 
+# Keys an older version of the program read, and what replaced each: a stack file still
+# setting one gets that answer rather than a spelling suggestion.
+RETIRED_KEYS: dict[str, str] = {
+    "appHostPort": "ingressHttpPort (the app publishes no port; the ingress serves it)",
+    "appBindAddress": "ingressBindAddress (the app publishes no port; the ingress serves it)",
+}
+
+
 def unknown_keys(keys: Iterable[str]) -> list[str]:
     """Keys in the `escalafin:` namespace this program does not read, and keys whose
     namespace is a near-miss of it (`escalafn:appPort`): Pulumi passes them silently, so a
@@ -397,7 +437,9 @@ def unknown_keys(keys: Iterable[str]) -> list[str]:
         if not sep or (namespace == NAMESPACE and key in BY_NAME):
             continue
         hint = v.suggest(key, known)
-        if namespace == NAMESPACE:
+        if namespace == NAMESPACE and key in RETIRED_KEYS:
+            problems.append(f"{full} is no longer read: use {NAMESPACE}:{RETIRED_KEYS[key]}")
+        elif namespace == NAMESPACE:
             problems.append(
                 f"{full} is not a setting of this program"
                 + (f"; did you mean {NAMESPACE}:{hint}?" if hint else "")
@@ -563,13 +605,14 @@ def _app_env(r: _Reader) -> dict[str, str]:
     return extra
 
 
-def _app(r: _Reader, prefix: str, docker_host: str | None) -> tuple[AppSettings, Path | None]:
+def _app(
+    r: _Reader, prefix: str, docker_host: str | None, http_port: int
+) -> tuple[AppSettings, Path | None]:
     """The app's settings, and its build context when usable (the lifecycle's base)."""
     template = _template(r)
     context_raw, context, usable = _app_context(r, template)
     dockerfile, dockerfile_ok = _dockerfile(r, template, context_raw, context, usable)
-    host_port = r.parsed("appHostPort", v.parse_port, 3000)
-    public_url = r.optional("appPublicUrl", v.parse_http_url) or f"http://localhost:{host_port}"
+    public_url = r.optional("appPublicUrl", v.parse_http_url) or f"http://localhost:{http_port}"
     image_name = r.optional("appImageName", v.parse_image_ref) or f"{prefix}-app:latest"
     port = r.parsed("appPort", v.parse_port, 3000)
     health_path = r.parsed("healthPath", v.parse_path, "/api/health")
@@ -588,8 +631,6 @@ def _app(r: _Reader, prefix: str, docker_host: str | None) -> tuple[AppSettings,
         ),
         version=r.text("appVersion"),
         port=port,
-        host_port=host_port,
-        bind_address=r.parsed("appBindAddress", v.parse_bind_address, "127.0.0.1"),
         public_url=public_url,
         extra_env=_app_env(r),
         memory_mb=r.integer("appMemoryMb", 64, 65536),
@@ -602,8 +643,25 @@ def _app(r: _Reader, prefix: str, docker_host: str | None) -> tuple[AppSettings,
             retries=r.integer("healthRetries", 1, 100),
             start_period=r.parsed("healthStartPeriod", v.parse_duration, "40s"),
         ),
+        replicas=r.integer("appReplicas", 1, 20),
+        image=r.optional("appImage", v.parse_image_or_id),
     )
     return settings, usable
+
+
+def _ingress(r: _Reader, http_port: int, public_url: str) -> IngressSettings:
+    return IngressSettings(
+        image=r.parsed("ingressImage", v.parse_image_ref, ""),
+        bind_address=r.parsed("ingressBindAddress", v.parse_bind_address, "127.0.0.1"),
+        http_port=http_port,
+        https_port=r.parsed("ingressHttpsPort", v.parse_port, 443),
+        public_url=public_url,
+        acme_email=r.optional("ingressAcmeEmail", v.parse_email),
+        acme_ca=r.optional("ingressAcmeCa", v.parse_https_url),
+        acme_ca_root=r.optional("ingressAcmeCaRoot", v.parse_pem_certificates),
+        max_body_mb=r.integer("ingressMaxBodyMb", 1, 10240),
+        memory_mb=r.integer("ingressMemoryMb", 32, 65536),
+    )
 
 
 def _image_list(raw: str) -> tuple[str, ...]:

@@ -120,6 +120,22 @@ def parse_image_ref(raw: str) -> str:
     return raw
 
 
+_IMAGE_ID = re.compile(r"^sha256:[a-f0-9]{64}$")
+
+
+def parse_image_or_id(raw: str) -> str:
+    """An image reference, or a local image id (sha256:<64 hex>) as imageDigest reports it."""
+    if _IMAGE_ID.match(raw.strip()):
+        return raw.strip()
+    try:
+        return parse_image_ref(raw.strip())
+    except InvalidValue:
+        raise InvalidValue(
+            "an image id such as sha256:<64 hex> (a previous imageDigest output) "
+            "or a local image reference such as escalafin-prod-app:1.2"
+        ) from None
+
+
 def image_tag(reference: str) -> str | None:
     match = _IMAGE_REF.match(reference)
     return match.group("tag") if match else None
@@ -137,6 +153,35 @@ def parse_http_url(raw: str) -> str:
     if parts.scheme not in {"http", "https"} or not parts.hostname:
         raise InvalidValue("an absolute http:// or https:// URL")
     return raw.strip().rstrip("/")
+
+
+def parse_https_url(raw: str) -> str:
+    parts = urlsplit(raw.strip())
+    if parts.scheme != "https" or not parts.hostname:
+        raise InvalidValue("an absolute https:// URL")
+    return raw.strip()
+
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def parse_email(raw: str) -> str:
+    if not _EMAIL.match(raw.strip()):
+        raise InvalidValue("an email address such as ops@example.com")
+    return raw.strip()
+
+
+_PEM_CERT = re.compile(r"-----BEGIN CERTIFICATE-----\s+[A-Za-z0-9+/=\s]+-----END CERTIFICATE-----")
+
+
+def parse_pem_certificates(raw: str) -> str:
+    """One or more PEM certificates (a CA bundle), nothing else."""
+    text = raw.strip()
+    if not text or _PEM_CERT.sub("", text).strip():
+        raise InvalidValue(
+            "PEM certificates (-----BEGIN CERTIFICATE----- ... END CERTIFICATE-----)"
+        )
+    return text + "\n"
 
 
 def parse_path(raw: str) -> str:

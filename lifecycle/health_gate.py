@@ -109,7 +109,8 @@ class HealthGateProvider(ResourceProvider):
 
 @dataclass(frozen=True)
 class HealthGateArgs:
-    """container_name: the fixed container name; container_id: changes on replacement.
+    """container_name: the container's name (fixed, or generated for an app replica);
+    container_id: changes on replacement.
 
     docker_host: the stack's docker:host (None: DOCKER_HOST / local socket).
     timeout_s: how long a start may take before `up` fails.

@@ -13,10 +13,11 @@ machine running `pulumi`, through the stack's Docker host (never from a containe
   lets Docker delete their layers; a build still used by a container is left alone
   and reported.
 
-Rollback: check out the previous revision and `pulumi up`. Its build is a cache hit
-(BuildKit reuses the kept layers), yields the same image id, and the containers that
-ran it before run it again. Builds made before this resource existed are untagged
-and not touched: `docker image ls --filter dangling=true` shows them.
+Rollback: `pulumi config set escalafin:appImage <a kept build tag or its id>` and
+`pulumi up`: nothing is built, the app replicas are replaced without downtime, and
+this resource records the pinned image as the build deployed last (so it stays
+kept). Builds made before this resource existed are untagged and not touched:
+`docker image ls --filter dangling=true` shows them.
 """
 
 from __future__ import annotations
@@ -93,8 +94,9 @@ def record_and_prune(
 
     client = connect(docker_host)
     try:
-        current = build_tag(repository, image_id)
-        client.images.get(image_id).tag(*current.rsplit(":", 1))
+        image = client.images.get(image_id)  # a build's id, or a pinned id or tag (appImage)
+        current = build_tag(repository, str(image.id))
+        image.tag(*current.rsplit(":", 1))
         builds = _builds(client, repository)
         doomed = to_prune(builds, current, deployed, keep)
         pruned: list[str] = []
@@ -160,7 +162,8 @@ class ImageHistoryProvider(ResourceProvider):
 
 @dataclass(frozen=True)
 class ImageHistoryArgs:
-    """repository: the image name without tag; image_id: the build just made (repo_digest)."""
+    """repository: the image name without tag; image_id: what the containers run now
+    (the build's repo_digest, or the pinned appImage, an id or a tag)."""
 
     repository: str
     image_id: pulumi.Input[str]

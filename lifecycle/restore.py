@@ -10,18 +10,18 @@ app, `gunzip | psql`, restart, roll back on failure) and keeps every step, done 
    reads through pg_restore unnoticed).
 2. A typed confirmation (the database name) unless `--yes`; with no terminal and no
    `--yes` the command refuses instead of hanging.
-3. The app container is stopped; then EVERY writer is cut off — new sessions refused,
-   existing ones ended — and the live database is moved aside whole by renaming it
-   (`<db>_retired_<stamp>`). Every write PostgreSQL acknowledged before is in it; every
-   later attempt is refused, never acknowledged and lost. A verified safety backup of that
-   retired database is taken.
+3. Every app container (all replicas) is stopped; then EVERY writer is cut off — new
+   sessions refused, existing ones ended — and the live database is moved aside whole by
+   renaming it (`<db>_retired_<stamp>`). Every write PostgreSQL acknowledged before is in
+   it; every later attempt is refused, never acknowledged and lost. A verified safety
+   backup of that retired database is taken.
 4. The archive is restored with parallel pg_restore workers into a staging database and
    renamed in (`pg_restore --clean` would keep objects newer than the backup and can trip
    over them). A failure anywhere (an error in the archive, a full disk, a killed
    connection) renames the retired database back: the data is exactly as it was.
-5. The app is started and must become healthy; if it does not (e.g. the backup predates
-   the schema the app expects), the retired database is put back (`revert`) and the app
-   restarted.
+5. The app containers are started and must all become healthy; if one does not (e.g. the
+   backup predates the schema the app expects), the retired database is put back
+   (`revert`) and the app restarted. Meanwhile the ingress answers 502.
 
 The retired database is kept after a successful restore (BACKUP_KEEP_RETIRED, default 1:
 the newest), so the way back is one command, `revert`, which is itself reversible (the
@@ -34,15 +34,19 @@ Where it runs: the database steps (3-4) need pg tools, the database and the back
 volume; the app steps need the Docker API. With `--stack` or `--agent-container` the
 database steps run inside the backup agent container (`docker exec`, it is on the
 internal network with the volume mounted — so this works in prod, where no database port
-is published) while the app is stopped/started from here through the Docker API.
-Without them everything runs here (dev with the admin port, or inside the agent).
+is published) while the app is stopped/started from here through the Docker API. The app
+replicas have generated names (new on every deploy): `--stack` reads them from the
+`appContainers` output; `--app-container` names them by hand (repeat it, one per replica;
+`docker ps --filter label=escalafin.stack=<prefix> --filter label=escalafin.component=app`
+lists them). Without them everything runs here (dev with the admin port, or inside the agent).
 
     python -m lifecycle.restore --stack prod list
     python -m lifecycle.restore --stack prod restore --latest
     python -m lifecycle.restore --stack prod retired          # what revert can go back to
     python -m lifecycle.restore --stack prod revert [NAME] --yes
     python -m lifecycle.restore --database-url ... --backup-dir DIR [--s3-bucket B]
-        [--app-container NAME] [--docker-host URL] restore escalafin-20251016T020000.000000Z.dump
+        [--app-container NAME ...] [--docker-host URL]
+        restore escalafin-20251016T020000.000000Z.dump
 
 Exit codes: 0 done, app healthy · 1 not confirmed, nothing done · 2 usage or
 configuration · 3 refused or failed with the database as before (archive failed
@@ -452,26 +456,40 @@ def _unverified_flag(accept: bool) -> list[str]:
 
 
 class App:
-    """The app container, stopped during the restore and health-checked after it
-    (container_health: the health gates' rules, so a failing app is seen at once)."""
+    """Every app replica: stopped during the restore, started and health-checked after it
+    (container_health: the health gates' rules, so a failing replica is seen at once).
+    Both restores use it: the logical one here and the point-in-time one."""
 
-    def __init__(self, docker: Any, name: str, timeout_s: float) -> None:
+    def __init__(self, docker: Any, names: Sequence[str], timeout_s: float) -> None:
+        if not names:
+            raise RestoreError("no app container to stop and start", cli.EXIT_USAGE)
         self.docker = docker
-        self.container = docker.containers.get(name)
-        self.name = name
+        self.containers = [docker.containers.get(name) for name in names]
+        self.names = list(names)
         self.timeout_s = timeout_s
 
     def stop(self) -> None:
+        """All of them, so no replica keeps writing; each gets its graceful stop timeout."""
         started = time.monotonic()
-        self.container.stop(timeout=30)
-        log.info("app %s stopped in %.1fs", self.name, time.monotonic() - started)
+        for container in self.containers:
+            container.stop(timeout=30)
+        log.info("app %s stopped in %.1fs", ", ".join(self.names), time.monotonic() - started)
 
     def start_healthy(self) -> bool:
+        """Start all, then wait until every one is healthy (False at the first that cannot be,
+        its last logs logged); one deadline for all of them."""
+        started = time.monotonic()
+        for container in self.containers:
+            container.start()
         try:
-            container_health.start_healthy(self.docker, self.name, self.timeout_s)
+            for name in self.names:
+                left = max(self.timeout_s - (time.monotonic() - started), 0.0)
+                container_health.wait_healthy(self.docker, name, left)
         except container_health.NotHealthy as exc:
             log.error("app %s", exc)
             return False
+        took = time.monotonic() - started
+        log.info("app %s healthy in %.1fs", ", ".join(self.names), took)
         return True
 
 
@@ -608,7 +626,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--stack", help="read containers and the Docker host from this Pulumi stack")
     p.add_argument("--agent-container", help="run the database steps inside this container")
-    p.add_argument("--app-container", help="stop/start this container around the restore")
+    p.add_argument(
+        "--app-container",
+        action="append",
+        default=[],
+        help="stop/start this container around the restore (repeat it for every replica)",
+    )
     p.add_argument("--docker-host", help="Docker API (default: DOCKER_HOST / local socket)")
     p.add_argument("--database-url", help="default $DATABASE_URL (prefer the environment)")
     p.add_argument("--backup-dir", help="default $BACKUP_DIR or /backup-escalafin")
@@ -635,6 +658,14 @@ def _docker(host: str | None) -> Any:
     return client
 
 
+def stack_app_containers(outputs: dict[str, Any]) -> list[str]:
+    """Every app replica the stack runs: `appContainers`, else (older stacks) `appContainer`."""
+    names: list[Any] = list(outputs.get("appContainers") or [])
+    if not names and outputs.get("appContainer"):
+        names = [outputs["appContainer"]]
+    return [str(n) for n in names]
+
+
 def latest(rows: Sequence[dict[str, Any]]) -> str:
     """The newest backup (not a safety archive) in a listing, wherever it is."""
     refs = [
@@ -648,7 +679,11 @@ def latest(rows: Sequence[dict[str, Any]]) -> str:
 
 
 def _pitr(
-    args: argparse.Namespace, docker: Any, agent: str | None, database: str | None, app: str | None
+    args: argparse.Namespace,
+    docker: Any,
+    agent: str | None,
+    database: str | None,
+    app_names: Sequence[str],
 ) -> tuple[dict[str, Any], str]:
     """Continuous archiving (issue 13): the recovery window and point-in-time restores."""
     from lifecycle.archiving import restore as pitr  # noqa: PLC0415 - archiving stacks only
@@ -665,7 +700,7 @@ def _pitr(
             docker,
             agent_name=agent,
             database_name=database,
-            app=App(docker, app, args.health_timeout) if app else None,
+            app=App(docker, app_names, args.health_timeout) if app_names else None,
             confirm=None if args.yes else _confirm,
         )
     except pitr.PitrError as exc:
@@ -673,12 +708,12 @@ def _pitr(
 
 
 def _run(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
-    agent, app_name, host = args.agent_container, args.app_container, args.docker_host
+    agent, app_names, host = args.agent_container, list(args.app_container), args.docker_host
     database = args.database_container
     if args.stack:
         outputs, stack_host = _stack_outputs(args.stack)
         agent = agent or outputs.get("backupAgentContainer")
-        app_name = app_name or outputs.get("appContainer")
+        app_names = app_names or stack_app_containers(outputs)
         host = host or stack_host
         monitoring: dict[str, Any] = outputs.get("backupMonitoring") or {}
         if monitoring.get("rpoSeconds"):  # continuous archiving is on
@@ -687,13 +722,13 @@ def _run(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
             raise RestoreError(
                 f"stack {args.stack} exports no backupAgentContainer", cli.EXIT_USAGE
             )
-    docker = _docker(host) if agent or app_name else None
+    docker = _docker(host) if agent or app_names else None
     if args.to_time or (
         database and agent and args.action in ("list", "restore") and not args.name
     ):
-        return _pitr(args, docker, agent, database, app_name)
+        return _pitr(args, docker, agent, database, app_names)
     steps: Steps = AgentSteps(docker, agent) if agent else LocalSteps(_config(args))
-    app = App(docker, app_name, args.health_timeout) if app_name else None
+    app = App(docker, app_names, args.health_timeout) if app_names else None
     if args.action in ("list", "retired", "tidy", "revert"):
         return _database_action(args, steps, app)
     name = args.name or (latest(steps.list()["backups"]) if args.latest else None)

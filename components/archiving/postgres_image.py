@@ -60,6 +60,10 @@ class ArchivingPostgresImage(pulumi.ComponentResource):
         )
         self.repo_digest = image.repo_digest
         keep_builds(
-            "postgres-pitr-builds", image, image_name, docker_host=args.docker_host, parent=self
+            "postgres-pitr-builds",
+            image.repo_digest,
+            image_name,
+            docker_host=args.docker_host,
+            parent=self,
         )
         self.register_outputs({"repoDigest": self.repo_digest})

@@ -10,7 +10,8 @@ Steps, each logged with its duration:
    reads every backup file and WAL segment back against its checksum. Damage refuses
    the restore before anything is touched ("restore refuses to pretend").
 2. **Confirm**: the database name typed (unless --yes).
-3. **Stop the app**, then keep the state before the restore: a pgBackRest incremental
+3. **Stop every app replica** (the logical restore's `App`: `--stack` reads the
+   `appContainers` output, `--app-container` repeats), then keep the state before the restore: a pgBackRest incremental
    backup marked `safety` (fast: only what changed since the last backup). On a
    brand-new host whose fresh cluster is not the one in the bucket (disaster recovery)
    there is no such backup to take; a logical dump of what is there is kept instead.
@@ -25,10 +26,11 @@ Steps, each logged with its duration:
 6. **Check where replay ended** (in the agent): not in recovery; for a time target, no
    transaction after it; for --latest, replay reached the newest archived segment seen
    in step 1 (a damaged segment ends replay early: refused, rolled back).
-7. **Start the app** and wait for it to be healthy.
+7. **Start every app replica** and wait until all are healthy (the ingress then serves
+   them again; until then it answers 502).
 
 Any failure after step 3 rolls back: PostgreSQL is restored to the safety backup
-(`--set=<label> --type=immediate`), the app restarted; if that fails too, exit 7 names
+(`--set=<label> --type=immediate`), the app replicas restarted; if that fails too, exit 7 names
 the safety backup. Exit codes as lifecycle.restore.
 """
 

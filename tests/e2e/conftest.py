@@ -21,6 +21,7 @@ LAB_IMAGES = {
     "redisImage": images.REDIS,
     "appBaseImage": images.PYTHON,
     "opsBaseImage": images.PYTHON,
+    "ingressImage": images.CADDY,
     "pitrStoreTlsImage": images.CADDY,
 }
 # The app's health check as a monitor would want it, but fast enough for tests: a broken
@@ -36,7 +37,7 @@ def free_port() -> int:
 
 
 def host_port_keys() -> list[str]:
-    """Config keys that publish a port on the host (appHostPort, databaseAdminPort, ...)."""
+    """Config keys that publish a port on the host (ingressHttpPort, databaseAdminPort, ...)."""
     config = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())["config"]
     return [
         key
@@ -65,11 +66,20 @@ class Deployment:
         self.harness = harness
         self.stack = stack
         self.overrides = dict(overrides)
+        self.initial = dict(overrides)
+        """The config the deployment started with (the module's app, template, ports...)."""
         self.secrets: dict[str, str] = {}
 
     def configure(self, **extra: str | None) -> None:
         """Change config for every later `up`, as `pulumi config set` would."""
         self.overrides.update({f"{PROJECT}:{k}": v for k, v in extra.items()})
+
+    def reset(self, *keys: str) -> bool:
+        """Set `keys` back to the values the deployment started with; whether any differed."""
+        initial = {key: self.initial.get(f"{PROJECT}:{key}") for key in keys}
+        changed = any(self.overrides.get(f"{PROJECT}:{k}") != v for k, v in initial.items())
+        self.configure(**initial)
+        return changed
 
     def configure_secret(self, **values: str) -> None:
         """`pulumi config set --secret` for every later `up`."""
@@ -95,7 +105,8 @@ class Deployment:
 
     @property
     def app_port(self) -> int:
-        return int(self.overrides[f"{PROJECT}:appHostPort"] or 0)
+        """Where the app is served: the ingress's HTTP port on 127.0.0.1."""
+        return int(self.overrides[f"{PROJECT}:ingressHttpPort"] or 0)
 
     @property
     def prefix(self) -> str:
@@ -106,7 +117,7 @@ def deployment(
     client: docker.DockerClient, stack: str, **extra: str | None
 ) -> Generator[Deployment, None, None]:
     """A Deployment whose harness is destroyed when the generator closes (fixtures, benchmark)."""
-    for name in (images.POSTGRES, images.REDIS, images.PYTHON):
+    for name in (images.POSTGRES, images.REDIS, images.PYTHON, images.CADDY):
         require_image(client, name)
     overrides = e2e_overrides(s3_store.image(client), **extra)
     harness = Harness(client, str(overrides[f"{PROJECT}:namePrefix"]))

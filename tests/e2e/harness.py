@@ -17,13 +17,20 @@ Engine (pulumi/pulumi `pkg/resource/deploy/step_generator.go`)
   no short cut on equal inputs); a `DiffUnknown` answer falls back to comparing inputs.
 - `applyReplaceOnChanges`: a changed key listed in `replaceOnChanges` turns an
   update into a replacement.
+- Check: a new resource, one re-created by a delete-before-replace cascade and a
+  `--replace` target are checked without old inputs; a replacement found by the
+  diff is checked again without them ("we need to recompute the default values"):
+  that is where an autonamed container gets its new name.
 - Replacement order: create-before-delete by default — the new object is created,
   dependents are updated, and the old one is deleted *after all creates and
   updates* (`GenerateDeletes`, "pending delete"; it survives a failed `up` and is
-  deleted by the next one). `deleteBeforeReplace` (the resource option when the
-  program set it, else the provider's answer) deletes first, and with it every
-  dependent whose inputs come from the replaced resource and would be replaced by
-  that change (`calculateDependentReplacements`: diff with those inputs unknown).
+  deleted at the end of the next successful one — `deployment_executor.go`,
+  `performDeletes`; pulumi 3.x no longer retires pending deletes at the *start* of
+  an up). `deleteBeforeReplace` (the resource option when the program set it,
+  `deleteBeforeReplaceDefined`, else the provider's answer) deletes first, and with
+  it every dependent whose inputs come from the replaced resource and would be
+  replaced by that change (`calculateDependentReplacements`: diff with those inputs
+  unknown).
 - Init errors: a create that fails after the object exists keeps it in state with
   the error (pulumi-terraform-bridge `pkg/tfbridge/provider.go`, `Create` →
   `initializationError`); the next `up` with no diff runs an *empty update*
@@ -33,7 +40,17 @@ Engine (pulumi/pulumi `pkg/resource/deploy/step_generator.go`)
   `retainOnDelete` skips the provider's delete; `protect` refuses it.
 
 docker.Container (`internal/provider/resource_docker_container.go` schema,
-`resource_docker_container_funcs.go`):
+`resource_docker_container_funcs.go`; pulumi-docker `provider/resources.go`):
+- Autonaming (`prov.SetAutonaming(255, "-")`): without a `name` input, Check names
+  the container `<resource name>-<7 random hex>` and keeps the old name on later
+  checks (pulumi-terraform-bridge `pkg/tfbridge/schema.go`, defaults reused only when
+  the old value came from the autonamer) — so a replacement gets a new name.
+- Diff answers delete-before-replace for every replacement (resources.go declares
+  `DeleteBeforeReplace: true` for docker_container; bridge `provider.go` `Diff`:
+  `len(replaces) > 0 && (res.Schema.DeleteBeforeReplace ||
+  nameRequiresDeleteBeforeReplace(...))`); networks and volumes get it when the
+  program set their `name` (`nameRequiresDeleteBeforeReplace`). Only an explicit
+  `delete_before_replace=False` in the program gives a container create-before-delete.
 - ForceNew (replace): name, image, env, command, entrypoint, user, labels,
   networks_advanced, ports, volumes, stop_signal, stop_timeout, read_only.
 - In place (`resourceDockerContainerUpdate` → `ContainerUpdate`): restart, memory,
@@ -43,7 +60,8 @@ docker.Container (`internal/provider/resource_docker_container.go` schema,
   update list: hence `replace_on_changes=["healthcheck", "tmpfs"]`), wait, wait_timeout,
   destroy_grace_seconds.
 - Create (`resourceDockerContainerCreate`): HostConfig.ReadonlyRootfs = read_only,
-  HostConfig.Tmpfs = the tmpfs map as given; `ContainerStart`, then with `wait` poll
+  HostConfig.Tmpfs = the tmpfs map as given; `ContainerCreate`, `upload` files copied
+  in (mode 0644, 0744 when executable), `ContainerStart`, then with `wait` poll
   `ContainerInspect` every second until `Health.Status == healthy` or `wait_timeout`
   — no early stop on unhealthy or exit, no logs: "container failed to be in healthy
   state"; must_run is not checked. The `Read` that ends Create/refresh sets
@@ -84,12 +102,14 @@ built images included) — unlike `destroy()`, which does what `pulumi destroy` 
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
 import os
 import platform
 import secrets
 import string
 import subprocess
+import tarfile
 import tempfile
 import time
 from collections.abc import Iterable, Iterator
@@ -122,6 +142,8 @@ NETWORK_ADV_KEYS = {"name", "aliases"}
 PORT_KEYS = {"internal", "external", "ip", "protocol"}
 MOUNT_KEYS = {"volumeName", "containerPath", "readOnly"}
 LABEL_KEYS = {"label", "value"}
+UPLOAD_KEYS = {"file", "content", "executable"}
+AUTONAME_HEX = 7  # pulumi-terraform-bridge AutoName: <name><separator><7 random hex>
 MIB = 1024 * 1024
 GOARCH = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
 WAIT_ERROR = "container failed to be in healthy state"
@@ -156,6 +178,8 @@ class UpResult:
     updated: list[str] = field(default_factory=list[str])
     unchanged: list[str] = field(default_factory=list[str])
     deleted: list[str] = field(default_factory=list[str])
+    """Deleted at the end of the up: old objects of replacements (pending deletes), then
+    resources the program no longer declares."""
     seconds: float = 0.0
     steps: list[tuple[str, str, float]] = field(default_factory=list[tuple[str, str, float]])
     """(resource, action, seconds) in the order realised."""
@@ -289,13 +313,11 @@ class Harness:
 
     # ------------------------------------------------------------------ one registration
 
-    def _register(self, r: Resource, inputs: dict[str, Any], forced: bool) -> str:
+    def _register(self, r: Resource, program: dict[str, Any], forced: bool) -> str:
         previous = self.state.get(r.urn)
-        if r.type == IMAGE:
-            inputs = self._image_check(r, inputs)
-        elif r.type.startswith(plan.DYNAMIC_PREFIX):
-            inputs = self._dynamic_check(r, inputs, previous)
-        if previous is not None and previous.deleted:  # by a delete-before-replace cascade
+        recreated = previous is not None and previous.deleted  # by a delete-before-replace cascade
+        inputs = self._check(r, program, None if recreated or forced else previous)
+        if previous is not None and previous.deleted:
             self.state[r.urn] = self._create(r, inputs)
             return "replaced"
         if previous is None:
@@ -303,6 +325,8 @@ class Harness:
             return "created"
         diff = plan.Diff(("id",), ("id",)) if forced else self._diff(previous, r, inputs)
         if diff.replace:
+            if not forced:  # the defaults the check carried over from the old one are recomputed
+                inputs = self._check(r, program, None)
             self._replace(previous, r, inputs, diff)
             return "replaced"
         if diff.changed or previous.init_errors:
@@ -311,6 +335,20 @@ class Harness:
         # Same: state keeps its inputs/outputs, re-registered with the new options.
         self.state[r.urn] = Realised(r, previous.inputs, previous.outputs)
         return "unchanged"
+
+    def _check(
+        self, r: Resource, inputs: dict[str, Any], previous: Realised | None
+    ) -> dict[str, Any]:
+        """The provider's Check: defaults and autonames (`previous` None: no old inputs)."""
+        if r.type == IMAGE:
+            return self._image_check(r, inputs)
+        if r.type.startswith(plan.DYNAMIC_PREFIX):
+            return self._dynamic_check(r, inputs, previous)
+        if r.type == CONTAINER and not inputs.get("name"):
+            if previous is not None and not previous.resource.inputs.get("name"):
+                return {**inputs, "name": previous.inputs["name"]}  # the autoname stays
+            return {**inputs, "name": _autoname(r)}
+        return inputs
 
     def _diff(self, previous: Realised, r: Resource, inputs: dict[str, Any]) -> plan.Diff:
         if r.type == IMAGE:
@@ -381,13 +419,17 @@ class Harness:
         for realised in [*reversed(self.pending_deletes), *reversed(leftovers)]:
             if realised.resource.protect:
                 raise DeploymentError(f"refusing to delete protected {label(realised.resource)}")
+            step = time.monotonic()
             if not realised.deleted:
                 self._delete(realised)
             if realised in self.pending_deletes:
                 self.pending_deletes.remove(realised)
             else:
                 del self.state[realised.resource.urn]
-                result.deleted.append(label(realised.resource))
+            took = time.monotonic() - step
+            result.deleted.append(label(realised.resource))
+            result.steps.append((label(realised.resource), "deleted", took))
+            log.info("deleted %s (%.1fs)", label(realised.resource), took)
 
     # ------------------------------------------------------------------ provider dispatch
 
@@ -675,6 +717,9 @@ class Harness:
         try:
             for n in networks[1:]:
                 api.connect_container_to_network(cid, n["name"], aliases=n.get("aliases") or None)
+            uploads: list[dict[str, Any]] = list(inputs.get("uploads") or [])
+            if uploads:
+                api.put_archive(cid, "/", _upload_archive(r, uploads))
             api.start(cid)
             if inputs.get("wait"):
                 timeout = float(inputs.get("waitTimeout") or 60)
@@ -743,6 +788,24 @@ class Harness:
 def label(r: Resource) -> str:
     """How results name a resource: type's last segment and name, e.g. "Container/app"."""
     return f"{r.type.rsplit(':', 1)[-1]}/{r.name}"
+
+
+def _autoname(r: Resource) -> str:
+    return f"{r.name}-{secrets.token_hex(4)[:AUTONAME_HEX]}"
+
+
+def _upload_archive(r: Resource, uploads: list[dict[str, Any]]) -> bytes:
+    """The provider's upload: one tar entry per file, extracted at / before the start."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for upload in uploads:
+            plan.check_keys(r, upload, UPLOAD_KEYS, "uploads[].")
+            data = str(upload["content"]).encode()
+            info = tarfile.TarInfo(str(upload["file"]).lstrip("/"))
+            info.size, info.mtime = len(data), int(time.time())
+            info.mode = 0o744 if upload.get("executable") else 0o644
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
 
 
 def _restart_policy(inputs: dict[str, Any]) -> Any:

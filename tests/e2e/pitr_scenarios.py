@@ -14,7 +14,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -25,7 +25,7 @@ import psycopg
 from tests.e2e import checks
 from tests.e2e.conftest import Deployment
 from tests.e2e.harness import DeploymentError, label
-from tests.e2e.scenarios import backup_agent, wait_health
+from tests.e2e.scenarios import backup_agent, every_replica_restarted, wait_health
 from tests.support.program import PROJECT_DIR
 
 TABLE = "pitr_e2e"
@@ -58,22 +58,27 @@ def wait_archived(d: Deployment, *, since: datetime, timeout: float = 120) -> di
         time.sleep(2)
 
 
-def restore_cli(d: Deployment, *args: str, app: bool = True) -> subprocess.CompletedProcess[str]:
-    """The operator's command; `app=False` leaves the app running (saves its restart)."""
-    with_app = ["--app-container", d.container("app").name] if app else []
+def restore_cli(
+    d: Deployment, *args: str, app_flags: Sequence[str] = ()
+) -> subprocess.CompletedProcess[str]:
+    """The operator's command; without `app_flags` the app keeps running."""
     return subprocess.run(
         [
             sys.executable, "-m", "lifecycle.restore",
             "--agent-container", backup_agent(d).name,
             "--database-container", d.container("postgres").name,
-            *with_app, "--yes", "--json", *args,
+            *app_flags, "--yes", "--json", *args,
         ],
         cwd=PROJECT_DIR, capture_output=True, text=True, check=False, timeout=900,
     )  # fmt: skip
 
 
-def restore(d: Deployment, *args: str, app: bool = True) -> subprocess.CompletedProcess[str]:
-    return restore_cli(d, "restore", *args, app=app)
+def restore(d: Deployment, *args: str) -> subprocess.CompletedProcess[str]:
+    """A restore that succeeds, having stopped and started every app replica."""
+    with every_replica_restarted(d) as app_flags:
+        done = restore_cli(d, "restore", *args, app_flags=app_flags)
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    return done
 
 
 def result_of(done: subprocess.CompletedProcess[str]) -> dict[str, Any]:
@@ -122,7 +127,7 @@ def first_base_backup(d: Deployment) -> None:
     assert [b["type"] for b in status["base_backups"]][:1] == ["full"], status
     code, out = healthcheck(d)
     assert code == 0 and "archiving: lag" in out, out
-    done = restore_cli(d, "list", app=False)
+    done = restore_cli(d, "list")
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
     window = result_of(done)["pitr"]
     assert window["base_backups"] and window["earliest_restorable"], window
@@ -153,7 +158,6 @@ def point_in_time_across_a_rotation(d: Deployment) -> None:
     t3 = mark(d, 3)
     wait_archived(d, since=t3 + timedelta(seconds=1))
     done = restore(d, "--to-time", target.isoformat())
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
     assert rows(d) == [1, 2]
     assert result_of(done)["safety"]["kind"] == "base-backup"
     with psycopg.connect(dsn(d), connect_timeout=5) as conn:  # the configured password
@@ -234,7 +238,6 @@ def outage_then_host_lost(d: Deployment) -> float:
         # the lost cluster, which the restore brings back.
         assert "holds another cluster" in str(exc), exc
     done = restore(d, "--latest")
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
     assert result_of(done)["safety"]["kind"] == "logical-dump"  # disaster recovery path
     restored = set(rows(d))
     acked_ids = [n for n, _ in acked]
@@ -339,7 +342,7 @@ def corrupted_wal(d: Deployment) -> None:
     assert code == 0, err[-2000:]
     before = rows(d)
     try:
-        done = restore(d, "--latest", app=False)
+        done = restore_cli(d, "restore", "--latest")
         assert done.returncode == 3, done.stdout[-2000:] + done.stderr[-3000:]
         error = result_of(done)["error"]
         assert "pgbackrest verify found damage" in error, error

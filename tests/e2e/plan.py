@@ -51,7 +51,7 @@ CONTAINER_RULES: dict[str, Apply] = {
     "command": Apply.REPLACE, "entrypoints": Apply.REPLACE, "user": Apply.REPLACE,
     "labels": Apply.REPLACE, "networksAdvanced": Apply.REPLACE, "ports": Apply.REPLACE,
     "volumes": Apply.REPLACE, "stopSignal": Apply.REPLACE, "stopTimeout": Apply.REPLACE,
-    "readOnly": Apply.REPLACE,
+    "readOnly": Apply.REPLACE, "uploads": Apply.REPLACE,
     "restart": Apply.API, "memory": Apply.API, "memorySwap": Apply.API,
     "mustRun": Apply.START,
     # Not ForceNew and not in the Update function's list: a change is "applied" to state only.
@@ -64,7 +64,7 @@ CONTAINER_DEFAULTS: dict[str, Any] = {
     "tmpfs": {},
 }  # fmt: skip
 # TypeSet attributes compare as sets (schema.HashString / labelSchema), lists keep their order.
-CONTAINER_SETS = {"envs", "labels", "networksAdvanced", "volumes"}
+CONTAINER_SETS = {"envs", "labels", "networksAdvanced", "volumes", "uploads"}
 NETWORK_RULES = {"name": Apply.REPLACE, "internal": Apply.REPLACE, "labels": Apply.REPLACE}
 VOLUME_RULES = {"name": Apply.REPLACE, "labels": Apply.REPLACE}
 REMOTE_IMAGE_RULES = {"name": Apply.REPLACE, "keepLocally": Apply.STATE}
@@ -103,6 +103,12 @@ TLS_RULES: dict[str, dict[str, Apply]] = {
 _CERT_DEFAULTS: dict[str, Any] = {
     "earlyRenewalHours": 0, "isCaCertificate": False, "setSubjectKeyId": False,
 }  # fmt: skip
+# The provider's delete-before-replace answer on a replacement (pulumi-terraform-bridge
+# pkg/tfbridge/provider.go, Diff: `len(replaces) > 0 && (res.Schema.DeleteBeforeReplace ||
+# nameRequiresDeleteBeforeReplace(...))`): pulumi-docker provider/resources.go declares it for
+# docker_container; an autonameable `name` the program set itself (networks, volumes) needs it too.
+ALWAYS_DELETE_FIRST = {CONTAINER}
+DELETE_FIRST_WHEN_NAMED = {NETWORK, VOLUME}
 RULES: dict[str, dict[str, Apply]] = {
     CONTAINER: CONTAINER_RULES,
     NETWORK: NETWORK_RULES,
@@ -174,7 +180,11 @@ def schema_diff(
         if rules[k] is Apply.REPLACE
         or any(p in (k, "*") or p.startswith((k + ".", k + "[")) for p in listed)
     ]
-    return Diff(tuple(changed), tuple(replace))
+    delete_first = bool(replace) and (
+        resource.type in ALWAYS_DELETE_FIRST
+        or (resource.type in DELETE_FIRST_WHEN_NAMED and bool(resource.inputs.get("name")))
+    )
+    return Diff(tuple(changed), tuple(replace), delete_first)
 
 
 class UnmappedInput(AssertionError):

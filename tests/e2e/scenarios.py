@@ -14,7 +14,8 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ from tests.e2e.conftest import Deployment, deployment
 from tests.e2e.harness import DeploymentError, label
 from tests.support.program import PROJECT_DIR
 
-CONTAINERS = ("postgres", "redis", "app")
+CONTAINERS = ("postgres", "redis", "app", "ingress")
 # Modules not about archiving turn it off: no sidecar, TLS front, derived image or base
 # backups to wait for. The dev stack's module keeps the default (on) and test_pitr.py
 # proves archiving itself.
@@ -212,8 +213,13 @@ def no_route_out(d: Deployment, name: str) -> None:
 
 
 def only_published(d: Deployment, expected: dict[str, dict[str, list[tuple[str, str]]]]) -> None:
-    actual = {name: checks.published(d.container(name)) for name in CONTAINERS}
-    assert actual == expected
+    """Every container of the stack publishes what `expected` says, and the others nothing."""
+    names = [
+        label.split("/", 1)[1] for label in d.harness.labels() if label.startswith("Container/")
+    ]
+    assert set(expected) <= set(names), (expected, names)
+    actual = {name: checks.published(d.container(name)) for name in names}
+    assert actual == {name: expected.get(name, {}) for name in names}
 
 
 def backup_agent(d: Deployment) -> Any:
@@ -238,18 +244,40 @@ def backup_and_restore(d: Deployment) -> None:
     users_before = users(d)
     checks.psql(d.container("postgres"), "TRUNCATE users CASCADE")
     assert users(d) == 0
-    restore = subprocess.run(
-        [
-            sys.executable, "-m", "lifecycle.restore", "--agent-container", agent.name,
-            "--app-container", d.container("app").name, "--yes", "--json",
-            "restore", "--latest",
-        ],
-        cwd=PROJECT_DIR, capture_output=True, text=True, check=False, timeout=600,
-    )  # fmt: skip
-    assert restore.returncode == 0, restore.stdout[-2000:] + restore.stderr[-2000:]
+    with every_replica_restarted(d) as app_flags:
+        restore = subprocess.run(
+            [
+                sys.executable, "-m", "lifecycle.restore", "--agent-container", agent.name,
+                *app_flags, "--yes", "--json", "restore", "--latest",
+            ],
+            cwd=PROJECT_DIR, capture_output=True, text=True, check=False, timeout=600,
+        )  # fmt: skip
+        assert restore.returncode == 0, restore.stdout[-2000:] + restore.stderr[-2000:]
     assert users(d) == users_before
     status, body = wait_health(d.app_port)
     assert status == 200 and body["users"] == users_before, body
+
+
+@contextmanager
+def every_replica_restarted(d: Deployment) -> Iterator[list[str]]:
+    """The restore CLI's `--app-container` flags for every app replica; when the block
+    ends, each replica must have been stopped (no writer left) and started again. Both
+    restores, the logical and the point-in-time one, are held to it."""
+    replicas = app_replicas(d)
+    started = {c.name: c.attrs["State"]["StartedAt"] for c in replicas}
+    yield [arg for c in replicas for arg in ("--app-container", c.name)]
+    for replica in replicas:
+        replica.reload()
+        assert replica.attrs["State"]["StartedAt"] != started[replica.name], replica.name
+
+
+def app_replicas(d: Deployment) -> list[Any]:
+    """The stack's app containers, found as an operator would: by their labels."""
+    labels = [f"escalafin.stack={d.prefix}", "escalafin.component=app"]
+    found = d.harness.client.containers.list(filters={"label": labels})
+    expected = int(d.overrides.get("escalafin:appReplicas") or 1)
+    assert len(found) == expected, [c.name for c in found]
+    return found
 
 
 CONTAINER_TYPE = "docker:index/container:Container"

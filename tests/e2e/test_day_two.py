@@ -132,27 +132,34 @@ def test_a_container_deleted_by_hand_comes_back_after_refresh(stack: Deployment)
 def test_a_broken_app_fails_every_up_until_fixed_then_rolls_back(
     stack: Deployment, tmp_path: Path
 ) -> None:
-    """Story 4 and rollback: no `up` reports success over an unhealthy app."""
+    """Story 4 and rollback: no `up` reports success over an unhealthy app; the old
+    replica keeps serving meanwhile (create before delete, the route never switched)."""
     d = stack
     day_two.converged(d)
     good_image = d.harness.outputs("Image/app")["repoDigest"]
-    app_name = d.container("app").name
+    serving = d.container("app").name
     good_context = d.overrides.get("escalafin:appContext")
     d.configure(appContext=str(day_two.broken_app(tmp_path)))
     for attempt in (1, 2):
         with pytest.raises(DeploymentError) as failed:
             d.up()
         message = str(failed.value)
-        assert re.search(f"container {app_name} is (still )?unhealthy", message), (attempt, message)
+        new = d.container("app").name  # the new replica: generated name, in state
+        assert new != serving
+        assert re.search(f"container {new} is (still )?unhealthy", message), (attempt, message)
         assert "last 20 log lines" in message and "/api/health" in message, message
+        assert scenarios.wait_health(d.app_port)[0] == 200  # still the old replica
     assert len(day_two.builds(d, "app")) == 2  # the good build is kept for rollback
 
-    d.configure(appContext=good_context)  # check out the good revision again
+    # Roll back as documented: pin the kept build; nothing is built.
+    d.configure(appImage=build_tag(f"{d.prefix}-app", good_image), appContext=good_context)
     result = d.up()
-    assert d.harness.outputs("Image/app")["repoDigest"] == good_image  # a cache hit
-    assert "Container/app" in result.replaced
+    assert "Container/app" in result.replaced and "Image/app" in result.deleted
     assert d.container("app").image.id == good_image
     assert scenarios.wait_health(d.app_port)[0] == 200
+    d.configure(appImage=None)  # building from source again: a cache hit of the same image
+    d.up()
+    assert d.harness.outputs("Image/app")["repoDigest"] == good_image
 
 
 def test_only_the_last_three_builds_are_kept(stack: Deployment, tmp_path: Path) -> None:

@@ -34,12 +34,12 @@ def test_archiving_is_on_by_default_and_takes_a_first_full_backup(dev: Deploymen
 
 
 def test_only_loopback_ports_are_published(dev: Deployment) -> None:
-    app_port = str(dev.app_port)
     admin = dev.overrides["escalafin:databaseAdminPort"] or ""
     scenarios.only_published(
         dev,
         {
-            "app": {"3000/tcp": [("127.0.0.1", app_port)]},
+            "ingress": {"80/tcp": [("127.0.0.1", str(dev.app_port))]},
+            "app": {},
             "postgres": {"5432/tcp": [("127.0.0.1", admin)]},
             "redis": {},
         },

@@ -2,13 +2,15 @@
 
 Pure rules first (diffs, ignore patterns, durations), then small resources on the real
 engine: no refresh on `up`, in-place updates, the provider's `wait` and its init
-errors, create-before-delete, destroy versus test cleanup. Each claim is cited in
+errors, the provider's delete-before-replace answer, autonamed containers replaced
+create-before-delete, uploads, destroy versus test cleanup. Each claim is cited in
 harness.py's docstring; these tests keep the harness from drifting away from it.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
@@ -118,6 +120,24 @@ def test_container_diffs_follow_the_provider_schema(
     r = recorded(CONTAINER, "c", CONTAINER_INPUTS, replace_on_changes=replace_on_changes)
     diff = plan.schema_diff(r, CONTAINER_INPUTS, {**CONTAINER_INPUTS, **change})
     assert (diff.changed, diff.replace_keys) == (changed, replaced)
+
+
+@pytest.mark.parametrize(
+    ("type_", "inputs", "change", "delete_first"),
+    [
+        (CONTAINER, CONTAINER_INPUTS, {"envs": ["A=2"]}, True),  # resources.go: always
+        (CONTAINER, CONTAINER_INPUTS, {"memory": 128}, False),  # no replacement, no answer
+        (NETWORK, {"name": "n"}, {"name": "m"}, True),  # a name the program set
+        (VOLUME, {"labels": []}, {"labels": [{"label": "a", "value": "b"}]}, False),  # autonamed
+    ],
+)
+def test_the_providers_delete_before_replace_answer(
+    type_: str, inputs: dict[str, Any], change: dict[str, Any], delete_first: bool
+) -> None:
+    """pulumi-terraform-bridge Diff: DeleteBeforeReplace of the resource info, or a name the
+    program set; the engine uses it only when the program left the option unset."""
+    r = recorded(type_, "r", inputs)
+    assert plan.schema_diff(r, inputs, {**inputs, **change}).delete_before_replace is delete_first
 
 
 def test_an_unknown_container_input_fails_loudly() -> None:
@@ -277,14 +297,20 @@ def test_a_failed_wait_stays_an_init_error_and_the_next_up_lies(harness: Harness
     assert health != "healthy"
 
 
+def create_before_delete(r: Resource) -> Resource:
+    """The program set `delete_before_replace=False`, overriding the provider (like the app)."""
+    return dataclasses.replace(r, delete_before_replace=False, delete_before_replace_defined=True)
+
+
 def test_create_before_delete_deletes_the_old_one_last(harness: Harness) -> None:
-    old = sleeper(harness, "svc")
+    old = create_before_delete(sleeper(harness, "svc"))
     harness.up(run_of(old))
     old_id = harness.container("svc").id
     new = dataclasses.replace(old, inputs={**old.inputs, "name": f"{harness.session}-svc-2"})
     result = harness.up(run_of(new))
     assert result.replaced == ["Container/svc"]
-    assert [s[0] for s in result.steps] == ["Container/svc"]
+    steps = [(s[0], s[1]) for s in result.steps]
+    assert steps == [("Container/svc", "replaced"), ("Container/svc", "deleted")]  # old: last
     with pytest.raises(NotFound):
         harness.client.containers.get(old_id)
 
@@ -292,7 +318,7 @@ def test_create_before_delete_deletes_the_old_one_last(harness: Harness) -> None
 def test_create_before_delete_with_a_fixed_name_fails_as_the_engine_would(
     harness: Harness,
 ) -> None:
-    old = sleeper(harness, "svc")
+    old = create_before_delete(sleeper(harness, "svc"))
     harness.up(run_of(old))
     new = dataclasses.replace(old, inputs={**old.inputs, "envs": ["X=1"]})
     with pytest.raises(DeploymentError, match=r"Conflict|already in use"):
@@ -310,3 +336,92 @@ def test_destroy_keeps_retained_volumes_and_cleanup_removes_them(harness: Harnes
     assert f"{harness.session}-scratch" not in names
     harness.cleanup()
     assert f"{harness.session}-data" not in {v.name for v in harness.client.volumes.list()}
+
+
+def test_unset_option_on_a_container_is_delete_first(harness: Harness) -> None:
+    """The provider's answer (resources.go): a fixed name is replaced without a conflict."""
+    old = sleeper(harness, "svc")
+    harness.up(run_of(old))
+    old_id = harness.container("svc").id
+    new = dataclasses.replace(old, inputs={**old.inputs, "envs": ["X=1"]})
+    assert harness.up(run_of(new)).replaced == ["Container/svc"]
+    assert harness.container("svc").id != old_id
+    with pytest.raises(NotFound):
+        harness.client.containers.get(old_id)
+
+
+MOCK_NAME = "svc-mock123"  # what the mocks report as the autonamed container's name
+
+
+def autonamed(h: Harness, version: str, **inputs: Any) -> Resource:
+    """An autonamed, create-before-delete container, like each app replica."""
+    r = sleeper(h, "svc", envs=[f"VERSION={version}"], **inputs)
+    del r.inputs["name"]
+    return create_before_delete(dataclasses.replace(r, outputs={"name": MOCK_NAME}))
+
+
+def user_of(h: Harness, svc: Resource) -> Resource:
+    """A container whose input is the autonamed one's name (as the ingress route's is)."""
+    user = sleeper(h, "user", envs=[f"UPSTREAM={MOCK_NAME}"])
+    return dataclasses.replace(user, dependencies=[svc.urn])
+
+
+def session_names(h: Harness) -> set[str]:
+    flt: dict[str, Any] = {"label": f"{SESSION_LABEL}={h.session}"}
+    return {str(c.name) for c in h.client.containers.list(all=True, filters=flt)}
+
+
+def test_autonamed_replacement_gets_a_new_name_dependents_see_it_old_goes_last(
+    harness: Harness,
+) -> None:
+    """SetAutonaming(255, "-"): <name>-<7 hex>, kept by updates, new on a replacement."""
+    first = autonamed(harness, "1")
+    harness.up(run_of(first))
+    old = harness.container("svc").name
+    assert re.fullmatch(r"svc-[0-9a-f]{7}", old)
+    resized = dataclasses.replace(first, inputs={**first.inputs, "memory": 64, "memorySwap": 64})
+    assert harness.up(run_of(resized)).updated == ["Container/svc"]
+    assert harness.container("svc").name == old  # an update keeps the autoname
+    svc = autonamed(harness, "2")
+    result = harness.up(run_of(svc, user_of(harness, svc)))
+    new = harness.container("svc").name
+    assert new != old
+    assert [(s[0], s[1]) for s in result.steps] == [
+        ("Container/svc", "replaced"),
+        ("Container/user", "created"),
+        ("Container/svc", "deleted"),  # the old one, after everything else
+    ]
+    assert f"UPSTREAM={new}" in harness.container("user").attrs["Config"]["Env"]
+    assert session_names(harness) == {new, f"{harness.session}-user"}
+    assert harness.up(run_of(svc)).deleted == ["Container/user"]  # declared no more
+
+
+def test_a_failed_replacement_keeps_the_old_until_an_up_succeeds(harness: Harness) -> None:
+    """CreateStep.Apply marks the old one for deletion even when the new one's init failed;
+    the failed up runs no deletes, the next successful one deletes both."""
+    harness.up(run_of(autonamed(harness, "1", command=["sh", "-c", "touch /tmp/ok; sleep 600"])))
+    old = harness.container("svc").name
+    broken = autonamed(harness, "2", wait=True, waitTimeout=3)
+    with pytest.raises(DeploymentError, match=WAIT_ERROR):
+        harness.up(run_of(broken))
+    failed = harness.container("svc").name  # in state with an init error
+    assert harness.state[broken.urn].init_errors
+    assert session_names(harness) == {old, failed}  # the old one still runs
+    result = harness.up(run_of(autonamed(harness, "3")))
+    assert result.replaced == ["Container/svc"]
+    assert result.deleted == ["Container/svc", "Container/svc"]  # the broken, then the old
+    assert session_names(harness) == {harness.container("svc").name}
+
+
+def test_uploads_are_in_place_before_the_container_starts(harness: Harness) -> None:
+    """The provider copies `upload` files in after create, before start (mode 0644)."""
+    r = sleeper(
+        harness,
+        command=["sh", "-c", "cat /etc/probe/hello > /tmp/seen; sleep 600"],
+        uploads=[{"file": "/etc/probe/hello", "content": "hi"}],
+    )
+    harness.up(run_of(r))
+    code, out = harness.container("c").exec_run(
+        ["sh", "-c", "cat /tmp/seen; echo; stat -c %a /etc/probe/hello"]
+    )
+    assert code == 0 and out.decode().split() == ["hi", "644"]

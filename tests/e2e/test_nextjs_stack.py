@@ -2,24 +2,30 @@
 
 What `pulumi up` must do for a user's Next.js + Prisma app: build it with the shipped template,
 apply its prisma/migrations with our runner, seed its first users, start it as uid 1001 on a
-read-only root filesystem, and serve the page from rows written through the database.
+read-only root filesystem, serve the page from rows written through the database, and deploy
+its next release without failing a request (issue 12's zero-downtime redeploy, driven by the
+same load through the ingress as the reference app's).
 One deployment for the module; its fixture does (and checks) the first `up`.
 """
 
 from __future__ import annotations
 
 import secrets
+import shutil
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 
 import docker
 import pytest
 
-from components.app import APP_USER, CACHE_PATH, TMPFS
+from components.app import APP_USER, CACHE_PATH, STOP_TIMEOUT_S, TMPFS
 from tests.e2e import checks, scenarios
+from tests.e2e import zero_downtime as zd
 from tests.e2e.conftest import Deployment
 from tests.support import images
 from tests.support.docker_env import require_image
+from tests.support.program import PROJECT_DIR
 
 pytestmark = pytest.mark.e2e
 
@@ -87,3 +93,37 @@ def test_page_lists_rows_written_through_the_database(nextjs: Deployment) -> Non
 
 def test_second_up_changes_nothing(nextjs: Deployment) -> None:
     scenarios.no_change(nextjs)
+
+
+def next_release(tmp: Path, token: str) -> Path:
+    """The example as a user's next release: its page's heading edited, copied without what
+    npm, Prisma and Next.js generate (never sent to the build anyway)."""
+    copy = tmp / "nextjs-app"
+    generated = shutil.ignore_patterns("node_modules", ".next", "generated")
+    shutil.copytree(PROJECT_DIR / APP_CONTEXT, copy, ignore=generated)
+    source = copy / "app" / "page.tsx"
+    heading = source.read_text().replace("<h1>Clientes</h1>", f"<h1>Clientes {token}</h1>")
+    source.write_text(heading)
+    return copy
+
+
+def test_next_release_is_deployed_under_load_without_a_failed_request(
+    nextjs: Deployment, tmp_path: Path
+) -> None:
+    """The image is rebuilt (BuildKit cache mounts keep that short), the new container starts
+    beside the old, the route switches, the old one drains and exits by itself; meanwhile
+    ~50 requests/s of GET/POST /api/clients through the ingress: none fails, and every
+    acknowledged POST is in PostgreSQL."""
+    token = secrets.token_hex(4)
+    report, result = zd.replace_under_load(nextjs, appContext=str(next_release(tmp_path, token)))
+    assert "Image/app" in result.updated, result
+    assert f"Clientes {token}" in page(nextjs.app_port)
+    logs = nextjs.container("app").logs().decode(errors="replace")
+    assert zd.admin_password(nextjs) not in logs  # sent ~1000 times, logged never
+    took = {(name, action): seconds for name, action, seconds in result.steps}
+    stopped_in = took[("Container/app", "deleted")]
+    assert stopped_in < STOP_TIMEOUT_S, f"the old app was killed after {stopped_in:.0f}s"
+    print(
+        f"next release under load: {report.summary()}; build {took[('Image/app', 'updated')]:.0f}s,"
+        f" up {result.seconds:.0f}s, old app stopped in {stopped_in:.1f}s"
+    )

@@ -1,6 +1,7 @@
 """Continuous archiving and point-in-time recovery on the dev stack (issue 13).
 
-One deployment for the module, the dev stack with archiving on as by default; its
+One deployment for the module, the dev stack with archiving on as by default and two
+app replicas behind the ingress (every restore stops and starts both); its
 fixture does the first `up`, creates the test table and waits for the first full base
 backup, so each test passes alone. Scenarios: the recovery window and health, a restore
 to a second between two commits across a password rotation, the bucket down and back
@@ -29,7 +30,11 @@ QUEUE_MAX_MB = 64  # the smallest allowed, so overflowing it takes seconds, not 
 @pytest.fixture(scope="module")
 def pitr(docker_client: docker.DockerClient) -> Iterator[Deployment]:
     made = scenarios.deployed(
-        docker_client, "dev", pitrRpoSeconds=str(RPO_S), pitrArchiveQueueMaxMb=str(QUEUE_MAX_MB)
+        docker_client,
+        "dev",
+        pitrRpoSeconds=str(RPO_S),
+        pitrArchiveQueueMaxMb=str(QUEUE_MAX_MB),
+        appReplicas="2",  # a restore must stop and start every replica
     )
     d = next(made)
     try:

@@ -20,13 +20,15 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def prodlike(docker_client: docker.DockerClient) -> Iterator[Deployment]:
-    """The dev stack with prod's database setting: no admin port, lifecycle in-network."""
+    """The dev stack with prod's database setting: no admin port, lifecycle in-network;
+    two app replicas, as a busier prod would run (a restore must stop and start both)."""
     yield from scenarios.deployed(
         docker_client,
         "dev",
         databaseAdminPortEnabled="false",
         lifecycleMode="in-network",
         **scenarios.NO_ARCHIVING,
+        appReplicas="2",
     )
 
 
@@ -37,10 +39,16 @@ def test_up_runs_the_lifecycle_in_network_and_comes_up_healthy(prodlike: Deploym
     assert runner["network"] == f"{prodlike.prefix}-internal"
 
 
-def test_only_the_app_port_is_published(prodlike: Deployment) -> None:
+def test_only_the_ingress_port_is_published(prodlike: Deployment) -> None:
     scenarios.only_published(
         prodlike,
-        {"app": {"3000/tcp": [("127.0.0.1", str(prodlike.app_port))]}, "postgres": {}, "redis": {}},
+        {
+            "ingress": {"80/tcp": [("127.0.0.1", str(prodlike.app_port))]},
+            "app": {},
+            "app-2": {},
+            "postgres": {},
+            "redis": {},
+        },
     )
 
 

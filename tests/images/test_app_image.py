@@ -19,6 +19,7 @@ import bcrypt
 import docker
 import psycopg
 import pytest
+import redis
 from docker.models.containers import Container
 
 from tests.images.conftest import APP_CONTEXT, APP_TAG
@@ -28,10 +29,13 @@ from tests.support.probing import (
     Answer,
     app_env,
     assert_no_internals,
+    basic_auth,
     cache_volume,
     get,
     logs,
+    post_across_sigterm,
     published_port,
+    request_json,
     run_in,
     running,
     stop_once_ready,
@@ -202,6 +206,94 @@ def test_one_log_line_per_request_and_no_secrets(stack: Stack) -> None:
     assert len(lines) == 1 and f"GET {marker} 404 " in lines[0] and lines[0].endswith("ms")
     for secret in (AUTH_SECRET, stack.pg.password, stack.redis.password):
         assert secret not in logs(stack.app)
+
+
+PASSWORD = "not-a-real-password"  # what insert_users hashes
+
+
+def call(
+    method: str, url: str, *, user: str | None = "user0@escalafin.test", body: object = None
+) -> tuple[int, dict[str, str], Any]:
+    """One request with Basic credentials: (status, lower-case headers, JSON body)."""
+    auth = None if user is None else basic_auth(user, PASSWORD)
+    return request_json(method, url, auth=auth, body=body)
+
+
+def clients_url(stack: Stack) -> str:
+    return stack.base_url.replace("/api/health", "/api/clients")
+
+
+def test_clients_need_an_active_admin_or_advisor(stack: Stack) -> None:
+    url = clients_url(stack)
+    status, headers, _ = call("GET", url, user=None)
+    assert status == 401 and headers["www-authenticate"].startswith("Basic ")
+    assert call("GET", url, user="nobody@escalafin.test")[0] == 401
+    with psycopg.connect(stack.pg.url, autocommit=True) as conn:
+        conn.execute(
+            """UPDATE "users" SET "role" = 'CLIENT' WHERE "email" = 'user1@escalafin.test'"""
+        )
+    assert call("GET", url, user="user1@escalafin.test")[0] == 403
+    assert call("DELETE", url)[0] == 405
+
+
+def test_clients_are_created_in_postgres_and_listed_through_redis(stack: Stack) -> None:
+    url = clients_url(stack)
+    status, _, created = call(
+        "POST", url, body={"firstName": "Ana", "lastName": "Ruiz", "phone": "+52 55 1234"}
+    )
+    assert status == 201, created
+    client_id = created["client"]["id"]
+    with psycopg.connect(stack.pg.url) as conn:
+        row = conn.execute(
+            'SELECT "firstName", "advisorId" FROM "clients" WHERE "id" = %s', (client_id,)
+        ).fetchone()
+    assert row == ("Ana", "user0")  # an advisor's new client is theirs
+    status, headers, listed = call("GET", url)
+    assert status == 200 and headers["x-cache"] == "miss"
+    assert client_id in [c["id"] for c in listed["clients"]]
+    assert call("GET", url)[1]["x-cache"] == "hit"
+    assert redis.Redis.from_url(stack.redis.url).exists("escalafin:clients:recent") == 1
+    second = call("POST", url, body={"firstName": "Luis", "lastName": "Paz", "phone": "2"})[2]
+    status, headers, listed = call("GET", url)  # the create dropped the cached list
+    assert headers["x-cache"] == "miss" and listed["clients"][0]["id"] == second["client"]["id"]
+    status, _, error = call("POST", url, body={"firstName": "", "lastName": "x", "phone": "1"})
+    assert status == 422 and "firstName" in error["error"]
+
+
+def test_sigterm_finishes_in_flight_requests_and_refuses_new_connections(
+    docker_client: docker.DockerClient, stack: Stack
+) -> None:
+    """A create whose body is still arriving when SIGTERM comes still gets its 201."""
+    with app_container(docker_client, stack.env, network=stack.network, publish=True) as app:
+        services.wait_healthy(app, timeout=90)
+        port = published_port(app)
+        call("GET", f"http://127.0.0.1:{port}/api/clients")  # credentials checked once
+        status, answer = post_across_sigterm(
+            app,
+            port,
+            "/api/clients",
+            auth=basic_auth("user0@escalafin.test", PASSWORD),
+            body={"firstName": "In", "lastName": "Flight", "phone": "3"},
+            refused_probe=["python", "-c", REFUSED_PROBE],
+        )
+        assert status == 201, answer
+        assert app.wait(timeout=30)["StatusCode"] == 0, logs(app)
+        assert "Application shutdown complete" in logs(app)
+    with psycopg.connect(stack.pg.url) as db:
+        found = db.execute(
+            'SELECT count(*) FROM "clients" WHERE "id" = %s', (answer["client"]["id"],)
+        ).fetchone()
+    assert found == (1,)
+
+
+REFUSED_PROBE = (
+    "import socket\n"
+    "try:\n"
+    "    socket.create_connection(('127.0.0.1', 3000), timeout=2)\n"
+    "    print('connected')\n"
+    "except ConnectionRefusedError:\n"
+    "    print('refused')\n"
+)
 
 
 def test_hung_postgres_answers_503_within_bound(stack: Stack) -> None:

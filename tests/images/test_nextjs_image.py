@@ -12,18 +12,20 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import bcrypt
 import docker
 import psycopg
 import pytest
 from docker.models.containers import Container
 
-from components.app import APP_USER, CACHE_PATH, TMPFS
+from components.app import APP_USER, CACHE_PATH, STOP_TIMEOUT_S, TMPFS
 from components.app_templates import TEMPLATES
 from lifecycle import migrate, seed
 from tests.images.conftest import NEXTJS_CONTEXT, NEXTJS_TAG
@@ -33,13 +35,15 @@ from tests.support.probing import (
     Answer,
     app_env,
     assert_no_internals,
+    basic_auth,
     cache_volume,
     get,
     logs,
+    post_across_sigterm,
     published_port,
+    request_json,
     run_in,
     running,
-    stop_once_ready,
     wait_for_status,
 )
 
@@ -47,6 +51,12 @@ pytestmark = pytest.mark.images
 
 AUTH_SECRET = f"nextauth-{uuid.uuid4().hex}"  # handed to the app, must never show up
 SEED_PASSWORDS = {key: secrets.token_urlsafe(12) for key in ("admin", "advisor", "client")}
+SEED_EMAILS = {
+    user["passwordKey"]: user["email"]
+    for user in json.loads((NEXTJS_CONTEXT / "prisma" / "seed.json").read_text())["users"]
+}
+CHALLENGE = 'Basic realm="EscalaFin", charset="UTF-8"'  # the reference app's (auth.py)
+CLIENT_FIELDS = {"id", "firstName", "lastName", "email", "phone", "status", "createdAt"}
 BOUND_S = 5.0  # /api/health must answer within this even when a dependency hangs
 SECONDS_NS = 1_000_000_000
 
@@ -283,19 +293,116 @@ def test_stopped_redis_answers_503_then_recovers(stack: Stack) -> None:
     assert recovered.status == 200, recovered.text
 
 
+def auth(key: str) -> str:
+    """Basic credentials of a seeded user: admin (ADMIN), advisor (ADVISOR), client (CLIENT)."""
+    return basic_auth(SEED_EMAILS[key], SEED_PASSWORDS[key])
+
+
+def clients_url(stack: Stack) -> str:
+    return stack.base_url + "/api/clients"
+
+
+def test_clients_need_an_active_admin_or_advisor(stack: Stack) -> None:
+    url = clients_url(stack)
+    status, headers, body = request_json("GET", url)
+    assert (status, headers["www-authenticate"]) == (401, CHALLENGE), body
+    assert body == {"error": "authentication required"}
+    inactive = f"inactivo-{uuid.uuid4().hex[:8]}@escalafin.com"
+    hashed = bcrypt.hashpw(b"inactive-password", bcrypt.gensalt(rounds=4)).decode()
+    with psycopg.connect(stack.pg.url) as conn:
+        conn.execute(
+            'INSERT INTO users (id, email, "firstName", "lastName", password, role, status, '
+            "\"updatedAt\") VALUES (%s, %s, 'In', 'Activo', %s, 'ADMIN', 'INACTIVE', now())",
+            (f"u-{inactive}", inactive, hashed),
+        )
+    for bad in (
+        basic_auth(SEED_EMAILS["admin"], "not-the-password"),
+        basic_auth("nadie@escalafin.com", "not-the-password"),
+        basic_auth(inactive, "inactive-password"),
+        "Basic !!not-base64!!",
+        "Bearer " + SEED_PASSWORDS["admin"],
+    ):
+        assert request_json("GET", url, auth=bad)[0] == 401, bad
+    status, _, body = request_json("GET", url, auth=auth("client"))  # a CLIENT user
+    assert (status, body) == (403, {"error": "forbidden"})
+    assert request_json("DELETE", url, auth=auth("admin"))[0] == 405
+
+
+def test_post_stores_the_client_and_the_list_shows_it_first(stack: Stack) -> None:
+    url = clients_url(stack)
+    token = uuid.uuid4().hex[:8]
+    new = {"firstName": "Ana", "lastName": f"Ruiz-{token}", "phone": "+52 55 1234"}
+    status, _, created = request_json(
+        "POST", url, auth=auth("advisor"), body={**new, "email": f"ana-{token}@example.com"}
+    )
+    assert status == 201, created
+    client = created["client"]
+    assert set(client) == CLIENT_FIELDS and client["status"] == "PROSPECT", client
+    with psycopg.connect(stack.pg.url) as conn:
+        row = conn.execute(
+            'SELECT c."lastName", u.email FROM clients c JOIN users u ON u.id = c."advisorId" '
+            "WHERE c.id = %s",
+            (client["id"],),
+        ).fetchone()
+    assert row == (f"Ruiz-{token}", SEED_EMAILS["advisor"])  # an advisor's new client is theirs
+    status, headers, listed = request_json("GET", url, auth=auth("admin"))
+    assert (status, headers["cache-control"]) == (200, "no-store")
+    assert listed["clients"][0] == client  # newest first
+    status, _, error = request_json("POST", url, auth=auth("admin"), body={**new, "firstName": ""})
+    assert (status, error) == (422, {"error": "firstName is required (a non-empty string)"})
+    duplicate = {**new, "email": f"ana-{token}@example.com"}
+    assert request_json("POST", url, auth=auth("admin"), body=duplicate)[0] == 409
+
+
 def test_logs_hold_no_secret(stack: Stack) -> None:
     text = logs(stack.app)
     for secret in (AUTH_SECRET, stack.pg.password, stack.redis.password, *SEED_PASSWORDS.values()):
         assert secret not in text
 
 
-def test_sigterm_stops_gracefully(docker_client: docker.DockerClient, stack: Stack) -> None:
-    with app_container(docker_client, stack.env, network=stack.network) as app:
-        stopped_in = stop_once_ready(app, "Ready in")
-        # Next.js closes the server, finishes open requests, then exits 128+SIGTERM on purpose.
-        assert app.attrs["State"]["ExitCode"] == 143, logs(app)
+# Prints "refused" once nothing listens on the app's port inside the container.
+REFUSED_PROBE = [
+    "node",
+    "-e",
+    "require('net').connect(3000, '127.0.0.1')"
+    ".on('connect', () => { console.log('connected'); process.exit(0); })"
+    ".on('error', (e) => console.log(e.code === 'ECONNREFUSED' ? 'refused' : e.code))",
+]
+
+
+def test_sigterm_drains_an_in_flight_request_then_exits(
+    docker_client: docker.DockerClient, stack: Stack
+) -> None:
+    """SIGTERM while a create's body is still arriving: the standalone server stops listening,
+    answers the request (201, row stored), then exits by itself (next/dist/server/lib/
+    start-server.js: `server.close()` waits for open requests, then exit 128 + SIGTERM) within
+    the stop timeout the program gives the app before the engine kills it."""
+    published = {"3000/tcp": services.ANY_LOOPBACK_PORT}
+    with app_container(docker_client, stack.env, network=stack.network, ports=published) as app:
+        port = published_port(app)
+        assert wait_for_status(f"http://127.0.0.1:{port}/api/health", 200).status == 200
+        token = uuid.uuid4().hex[:8]
+        started = time.monotonic()
+        status, answer = post_across_sigterm(
+            app,
+            port,
+            "/api/clients",
+            auth=auth("admin"),
+            body={"firstName": "En", "lastName": f"Vuelo-{token}", "phone": "+52 1"},
+            refused_probe=REFUSED_PROBE,
+        )
+        assert status == 201, answer
+        exit_code = app.wait(timeout=STOP_TIMEOUT_S)["StatusCode"]
+        stopped_in = time.monotonic() - started
+        assert exit_code == 143, logs(app)  # Next.js's own exit, not the engine's SIGKILL (137)
+        app.reload()
         assert not app.attrs["State"]["OOMKilled"]
-        assert stopped_in < 10, f"stop took {stopped_in:.1f}s"
+    with psycopg.connect(stack.pg.url) as conn:
+        row = conn.execute(
+            'SELECT "lastName" FROM "clients" WHERE "id" = %s', (answer["client"]["id"],)
+        ).fetchone()
+    assert row == (f"Vuelo-{token}",)
+    print(f"in-flight request answered, exited {stopped_in:.1f}s after SIGTERM")
 
 
 @pytest.mark.parametrize("missing", ["DATABASE_URL", "REDIS_URL"])

@@ -237,7 +237,16 @@ EXECUTE FUNCTION pg_catalog.escalafin_test_block();
 
 @pytest.fixture()
 def app_container(docker_client: docker.DockerClient) -> Iterator[Container]:
-    """A stand-in app: healthy while /app-broken is absent."""
+    yield from stand_in_app(docker_client)
+
+
+@pytest.fixture()
+def second_replica(docker_client: docker.DockerClient) -> Iterator[Container]:
+    yield from stand_in_app(docker_client)
+
+
+def stand_in_app(docker_client: docker.DockerClient) -> Iterator[Container]:
+    """A stand-in app replica: healthy while /app-broken is absent."""
     require_image(docker_client, images.PYTHON)
     container = docker_client.containers.run(
         images.PYTHON,
@@ -258,40 +267,51 @@ def app_container(docker_client: docker.DockerClient) -> Iterator[Container]:
     container.remove(force=True)
 
 
-def test_restore_stops_and_restarts_the_app(
-    env: tuple[BackupConfig, str], docker_client: docker.DockerClient, app_container: Container
+def test_restore_stops_and_restarts_every_app_replica(
+    env: tuple[BackupConfig, str],
+    docker_client: docker.DockerClient,
+    app_container: Container,
+    second_replica: Container,
 ) -> None:
     config, name = env
     at_backup = backup_env.fingerprint(config.database_url)
     mutate(config.database_url)
-    started_at = app_container.attrs["State"]["StartedAt"]
+    replicas = [app_container, second_replica]
+    started_at = [c.attrs["State"]["StartedAt"] for c in replicas]
 
-    app = restore.App(docker_client, str(app_container.name), timeout_s=30)
+    app = restore.App(docker_client, [str(c.name) for c in replicas], timeout_s=30)
     restore.restore(LocalSteps(config), name, app=app, confirm=False)
 
-    app_container.reload()
-    assert app_container.attrs["State"]["StartedAt"] != started_at  # it was stopped and started
-    assert app_container.attrs["State"]["Health"]["Status"] == "healthy"
+    for replica, before in zip(replicas, started_at, strict=True):
+        replica.reload()
+        assert replica.attrs["State"]["StartedAt"] != before  # it was stopped and started
+        assert replica.attrs["State"]["Health"]["Status"] == "healthy"
     assert backup_env.fingerprint(config.database_url) == at_backup
 
 
-def test_unhealthy_app_after_restore_brings_back_the_safety_backup(
-    env: tuple[BackupConfig, str], docker_client: docker.DockerClient, app_container: Container
+def test_one_unhealthy_replica_after_restore_brings_back_the_old_database(
+    env: tuple[BackupConfig, str],
+    docker_client: docker.DockerClient,
+    app_container: Container,
+    second_replica: Container,
 ) -> None:
     config, name = env
     mutate(config.database_url)
     before = backup_env.fingerprint(config.database_url)
-    app_container.exec_run(["touch", "/app-broken"])  # survives stop/start: same container
+    second_replica.exec_run(["touch", "/app-broken"])  # survives stop/start: same container
 
-    app = restore.App(docker_client, str(app_container.name), timeout_s=8)
+    names = [str(app_container.name), str(second_replica.name)]
     with pytest.raises(RestoreError) as failed:
-        restore.restore(LocalSteps(config), name, app=app, confirm=False)
+        restore.restore(
+            LocalSteps(config), name, app=restore.App(docker_client, names, 8), confirm=False
+        )
 
     assert failed.value.exit_code == cli.EXIT_REFUSED
     assert "the database it replaced was put back" in str(failed.value)
     assert backup_env.fingerprint(config.database_url) == before
-    app_container.reload()
-    assert app_container.status == "running"
+    for replica in (app_container, second_replica):
+        replica.reload()
+        assert replica.status == "running"
 
 
 def test_cli_refuses_without_a_terminal_and_restores_with_yes(

@@ -7,7 +7,10 @@ health contract through a port published on 127.0.0.1.
 
 from __future__ import annotations
 
+import base64
+import http.client
 import json
+import socket
 import time
 import urllib.error
 import urllib.request
@@ -18,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import docker
+from docker.errors import APIError
 from docker.models.containers import Container
 
 from tests.support.docker_env import LABEL
@@ -55,6 +59,74 @@ def wait_for_status(url: str, status: int, timeout: float = 60) -> Answer:
             if time.monotonic() > deadline:
                 raise
         time.sleep(0.5)
+
+
+def basic_auth(user: str, password: str) -> str:
+    """The Authorization header value for HTTP Basic credentials."""
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def request_json(
+    method: str, url: str, *, auth: str | None = None, body: object = None
+) -> tuple[int, dict[str, str], Any]:
+    """One JSON request, with an Authorization header when given: (status, lower-case headers,
+    JSON body or None)."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method=method)  # noqa: S310 - loopback
+    if auth is not None:
+        request.add_header("Authorization", auth)
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+            status, headers, text = response.status, response.headers, response.read()
+    except urllib.error.HTTPError as error:
+        status, headers, text = error.code, error.headers, error.read()
+    return status, {k.lower(): v for k, v in headers.items()}, json.loads(text or b"null")
+
+
+def post_across_sigterm(
+    app: Container, port: int, path: str, *, auth: str, body: object, refused_probe: list[str]
+) -> tuple[int, Any]:
+    """A POST still in flight when the app gets SIGTERM: (status, JSON body) of its answer.
+
+    The request head goes first with `Expect: 100-continue`; the server's `100 Continue` says
+    it is handling the request. Then SIGTERM, then wait until `refused_probe` (run inside the
+    container) prints `refused`, i.e. the server has closed its listener, and only then the
+    body: a server that drains answers; one that exits at once resets the connection. The
+    caller waits for the container's exit."""
+    data = json.dumps(body).encode()
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: {auth}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n"
+        "Expect: 100-continue\r\nConnection: close\r\n\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as conn:
+        conn.sendall(head.encode())
+        interim = b""
+        while not interim.endswith(b"\r\n\r\n"):
+            chunk = conn.recv(1)
+            assert chunk, f"closed before 100 Continue: {interim!r}"
+            interim += chunk
+        assert interim.startswith(b"HTTP/1.1 100"), interim
+        app.kill(signal="SIGTERM")
+        deadline = time.monotonic() + 10
+        while _listening(app, refused_probe):
+            assert time.monotonic() < deadline, "the server kept accepting connections"
+            time.sleep(0.2)
+        conn.sendall(data)
+        response = http.client.HTTPResponse(conn)
+        response.begin()
+        return response.status, json.loads(response.read() or b"null")
+
+
+def _listening(app: Container, refused_probe: list[str]) -> bool:
+    try:
+        return run_in(app, refused_probe)[1].strip() != "refused"
+    except APIError:  # not running any more: it did not wait for the request
+        app.reload()
+        code = app.attrs["State"]["ExitCode"]
+        raise AssertionError(f"the app exited ({code}) with a request in flight") from None
 
 
 def run_in(container: Container, argv: list[str]) -> tuple[int, str]:

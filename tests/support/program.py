@@ -140,6 +140,9 @@ def _mock_outputs(args: pulumi_mocks.MockResourceArgs) -> tuple[str, dict[str, A
     t = args.typ
     if t == "docker:index/image:Image":
         inputs.update(repoDigest=f"sha256:{digest}", baseImageName=inputs.get("imageName"))
+    elif t == "docker:index/container:Container" and not inputs.get("name"):
+        # The provider autonames containers: <resource name>-<7 hex> (SetAutonaming(255, "-")).
+        inputs["name"] = f"{args.name}-{digest[:7]}"
     elif t == "docker:index/remoteImage:RemoteImage":
         inputs.update(
             imageId=f"sha256:{digest}", repoDigest=f"{inputs.get('name')}@sha256:{digest}"

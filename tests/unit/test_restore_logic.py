@@ -114,3 +114,12 @@ def test_recovery_renames_back_the_newest_retired_when_the_target_is_missing() -
     plan = restore_plan.recovery("db", {newest: marker(RETIRED), older: marker(RETIRED)})
     assert plan == Recovery(rename_back=newest)
     assert restore_plan.recovery("db", {}) == Recovery()
+
+
+def test_stack_app_containers_are_every_replica_or_the_old_single_output() -> None:
+    outputs = {"appContainers": ["app-1a2b3c4", "app-2-5d6e7f8"], "appContainer": "app-1a2b3c4"}
+    assert restore.stack_app_containers(outputs) == ["app-1a2b3c4", "app-2-5d6e7f8"]
+    assert restore.stack_app_containers({"appContainer": "escalafin-prod-app"}) == [
+        "escalafin-prod-app"  # a stack deployed before replicas existed
+    ]
+    assert restore.stack_app_containers({}) == []

@@ -13,7 +13,8 @@ pytestmark = pytest.mark.unit
 
 ARCHIVING_OUTPUTS = {
     "backupAgentContainer": "escalafin-prod-backup-agent",
-    "appContainer": "escalafin-prod-app",
+    "appContainer": "app-1a2b3c4",
+    "appContainers": ["app-1a2b3c4", "app-2-5d6e7f8"],
     "databaseContainer": "escalafin-prod-postgres",
     "backupMonitoring": {"rpoSeconds": 60},
 }
@@ -31,7 +32,7 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
 
     monkeypatch.setattr(pitr, "run_cli", fake_pitr)
     monkeypatch.setattr(restore, "_docker", lambda host: object())
-    monkeypatch.setattr(restore, "App", lambda docker, name, timeout: name)
+    monkeypatch.setattr(restore, "App", lambda docker, names, timeout: names)
     return seen
 
 
@@ -51,7 +52,9 @@ def test_to_time_and_latest_and_list_go_to_pitr_on_an_archiving_stack(
     assert run(monkeypatch, ARCHIVING_OUTPUTS, "list") == 0
     assert [c["action"] for c in calls] == ["restore", "restore", "list"]
     assert calls[0]["database_name"] == "escalafin-prod-postgres"
-    assert calls[0]["app"] == "escalafin-prod-app" and calls[0]["confirm"] is None
+    # Every replica (the `appContainers` output), stopped and started by the logical
+    # restore's own App.
+    assert calls[0]["app"] == ["app-1a2b3c4", "app-2-5d6e7f8"] and calls[0]["confirm"] is None
 
 
 def test_pitr_errors_keep_their_exit_code(

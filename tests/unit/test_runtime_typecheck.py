@@ -5,7 +5,7 @@ Pulumi.yaml sets `typechecker: pyright`, so the Python language host runs
 run the program when it fails (pulumi/pulumi sdk/python/cmd/pulumi-language-python/
 main.go, `Run`: "The typechecker option is set to pyright, but pyright is not
 installed"). ./venv is what `pulumi install` makes from requirements.txt. The decision:
-that check covers the program and what it imports (components/, lifecycle/,
+that check covers the program and what it imports (components/, lifecycle/, ingress/,
 __main__.py) and nothing else, so a test, a tool or a benchmark can never block a
 deploy; `make typecheck` checks everything (pyright.dev.json).
 tests/e2e/test_fresh_venv.py runs that exact command in a venv made from requirements.txt.
@@ -23,7 +23,7 @@ from tests.support.program import PROJECT_DIR
 
 pytestmark = pytest.mark.unit
 
-RUNTIME = {"__main__.py", "components", "lifecycle"}
+RUNTIME = {"__main__.py", "components", "lifecycle", "ingress"}
 
 
 def test_pulumi_runs_pyright_from_the_project_venv() -> None:
@@ -53,7 +53,7 @@ def test_the_runtime_check_excludes_everything_but_the_program() -> None:
     }
     assert top_level - excluded == RUNTIME, "a new top-level folder: runtime or excluded?"
     assert set(config["include"]) == RUNTIME
-    assert set(config["strict"]) == {"components", "lifecycle"}
+    assert set(config["strict"]) == {"components", "lifecycle", "ingress"}
 
 
 def test_make_typecheck_covers_everything() -> None:

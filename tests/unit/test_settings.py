@@ -46,7 +46,16 @@ def error_for(stack: str = "dev", **overrides: str | None) -> str:
     ("key", "value", "allowed"),
     [
         ("appPort", "70000", "an integer from 1 to 65535"),
-        ("appHostPort", "http", "an integer from 1 to 65535"),
+        ("ingressHttpPort", "http", "an integer from 1 to 65535"),
+        ("ingressHttpsPort", "0", "an integer from 1 to 65535"),
+        ("ingressBindAddress", "localhost", "an IPv4 address"),
+        ("ingressImage", "Caddy:2", "an image reference"),
+        ("ingressAcmeEmail", "ops at example", "an email address"),
+        ("ingressAcmeCa", "http://acme.example.com/dir", "an absolute https:// URL"),
+        ("ingressAcmeCaRoot", "not a certificate", "PEM certificates"),
+        ("ingressMaxBodyMb", "0", "an integer from 1 to 10240"),
+        ("appReplicas", "0", "an integer from 1 to 20"),
+        ("appImage", "App Image", "an image id such as sha256:<64 hex>"),
         ("databaseAdminPort", "0", "an integer from 1 to 65535"),
         ("appMemoryMb", "12", "an integer from 64 to 65536"),
         ("databaseAdminPortEnabled", "maybe", "true or false"),
@@ -66,7 +75,6 @@ def error_for(stack: str = "dev", **overrides: str | None) -> str:
         ("restartPolicy", "sometimes", "one of no, on-failure, always, unless-stopped"),
         ("lifecycleMode", "ssh", "one of direct, in-network"),
         ("backupStore", "gcs", "one of aws, embedded"),
-        ("appBindAddress", "localhost:3000", "an IPv4 address"),
         ("appPublicUrl", "ftp://x", "an absolute http:// or https:// URL"),
         ("appBuildArgs", '{"A": 1}', "a JSON array of strings"),
         ("appEnv", '["1BAD=x"]', '"NAME=value" strings'),
@@ -88,6 +96,34 @@ def test_bad_value_names_key_value_and_allowed(key: str, value: str, allowed: st
     message = error_for(**{key: value})
     assert f"escalafin:{key} = {value!r}: expected " in message
     assert allowed in message
+
+
+@pytest.mark.parametrize(
+    ("key", "successor"),
+    [("appHostPort", "ingressHttpPort"), ("appBindAddress", "ingressBindAddress")],
+)
+def test_retired_key_is_an_error_naming_its_successor(key: str, successor: str) -> None:
+    message = error_for(**{key: "3000"})
+    assert f"escalafin:{key} is no longer read: use escalafin:{successor}" in message
+    assert "is not a setting" not in message  # one answer, not also a spelling suggestion
+
+
+def test_the_https_port_counts_as_published_only_with_https() -> None:
+    clash = {"ingressHttpsPort": "5432", "appPublicUrl": "https://app.example.com"}
+    assert "(escalafin:ingressHttpsPort is 5432)" in error_for(**clash)
+    assert settings_for("dev", ingressHttpsPort="5432").ingress.https_port == 5432  # http only
+
+
+def test_ingress_defaults_per_stack() -> None:
+    dev = settings_for("dev").ingress
+    assert (dev.bind_address, dev.http_port, dev.tls) == ("127.0.0.1", 3000, False)
+    assert settings_for("dev").app.public_url == "http://localhost:3000"
+    assert settings_for("dev", ingressHttpPort="8080").app.public_url == "http://localhost:8080"
+    prod = settings_for("prod").ingress
+    everywhere = "0.0.0.0"  # noqa: S104 - prod's ingress is what the internet reaches
+    assert (prod.bind_address, prod.http_port, prod.https_port) == (everywhere, 80, 443)
+    assert prod.tls and prod.host == "app.escalafin.example.com"
+    assert settings_for("prod").app.replicas == 1
 
 
 def test_unknown_environment() -> None:
@@ -223,10 +259,10 @@ def only_problem(message: str) -> str:
         ),
         # 6: two published ports on one host port fail to bind mid-deploy
         (
-            "escalafin:appHostPort",
+            "escalafin:ingressHttpPort",
             "5432",
             "escalafin:databaseAdminPort = '5432': expected a host port no other published "
-            "port uses (escalafin:appHostPort is 5432)",
+            "port uses (escalafin:ingressHttpPort is 5432)",
         ),
         # 7: a healthcheck Docker would not run as meant
         (

@@ -32,6 +32,7 @@ PINNED = {
     f"{DYNAMIC}StoreBucket": ("lifecycle.providers", "StoreBucketProvider"),
     f"{DYNAMIC}HealthGate": ("lifecycle.health_gate", "HealthGateProvider"),
     f"{DYNAMIC}ImageHistory": ("lifecycle.image_history", "ImageHistoryProvider"),
+    f"{DYNAMIC}IngressRoute": ("ingress.route", "IngressRouteProvider"),
 }
 
 
