@@ -11,10 +11,11 @@ Steps, each logged with its duration:
    the restore before anything is touched ("restore refuses to pretend").
 2. **Confirm**: the database name typed (unless --yes).
 3. **Stop every app replica** (the logical restore's `App`: `--stack` reads the
-   `appContainers` output, `--app-container` repeats), then keep the state before the restore: a pgBackRest incremental
-   backup marked `safety` (fast: only what changed since the last backup). On a
-   brand-new host whose fresh cluster is not the one in the bucket (disaster recovery)
-   there is no such backup to take; a logical dump of what is there is kept instead.
+   `appContainers` output, `--app-container` repeats), then keep the state before the
+   restore: a pgBackRest incremental backup marked `safety` (fast: only what changed
+   since the last backup). On a brand-new host whose fresh cluster is not the one in
+   the bucket (disaster recovery) there is no such backup to take; a logical dump of
+   what is there is kept instead.
 4. **Stop PostgreSQL** and run `pgbackrest restore --delta` in a one-off container of
    the database's own image, with its data volume, environment and networks (through
    the Docker API, like the app's stop/start: no container gets a Docker socket). The
@@ -30,8 +31,8 @@ Steps, each logged with its duration:
    them again; until then it answers 502).
 
 Any failure after step 3 rolls back: PostgreSQL is restored to the safety backup
-(`--set=<label> --type=immediate`), the app replicas restarted; if that fails too, exit 7 names
-the safety backup. Exit codes as lifecycle.restore.
+(`--set=<label> --type=immediate`), the app replicas restarted; if that fails too, exit
+7 names the safety backup. Exit codes as lifecycle.restore.
 """
 
 from __future__ import annotations
