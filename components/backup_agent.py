@@ -11,8 +11,8 @@ lifecycle.backup now`; restores: `python -m lifecycle.restore --stack <stack> ..
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_docker as docker
@@ -45,6 +45,14 @@ class BackupAgentArgs:
     the Python SDK sends only a resource's own depends_on and property dependencies
     (pulumi/runtime/resource.py, prepare_resource), so a component's depends_on does not
     hold its children back, and the agent's first backup would find no bucket."""
+    archiving_env: Mapping[str, pulumi.Input[str]] = field(
+        default_factory=dict[str, pulumi.Input[str]]
+    )
+    """PGBACKREST_*/PITR_* when continuous archiving is on (lifecycle.archiving.agent)."""
+    archiving_secret_env: Mapping[str, pulumi.Input[str]] = field(
+        default_factory=dict[str, pulumi.Input[str]]
+    )
+    extra_networks: Sequence[pulumi.Input[str]] = ()
 
 
 class BackupAgent(pulumi.ComponentResource):
@@ -73,10 +81,12 @@ class BackupAgent(pulumi.ComponentResource):
         }
         if args.s3_endpoint_url is not None:
             plain["S3_ENDPOINT_URL"] = args.s3_endpoint_url
+        plain.update(args.archiving_env)
         secret: dict[str, pulumi.Input[str]] = {
             "DATABASE_URL": args.database_url,
             "AWS_ACCESS_KEY_ID": args.s3_access_key_id,
             "AWS_SECRET_ACCESS_KEY": args.s3_secret_access_key,
+            **args.archiving_secret_env,
         }
         self.container = docker.Container(
             "backup-agent",
@@ -89,7 +99,10 @@ class BackupAgent(pulumi.ComponentResource):
                     volume_name=args.backups_volume, container_path=BACKUP_DIR
                 )
             ],
-            networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=args.internal_network)],
+            networks_advanced=[
+                docker.ContainerNetworksAdvancedArgs(name=n)
+                for n in [args.internal_network, *args.extra_networks]
+            ],
             healthcheck=healthcheck(
                 ["CMD", "python", "-m", "lifecycle.backup_agent", "healthcheck"],
                 interval="1m",

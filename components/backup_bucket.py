@@ -15,6 +15,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.settings import BackupSettings
+from lifecycle import retention
 
 # Days past retention before S3 itself expires objects: the agent prunes first
 # (honouring the keep-min floor); the bucket rule is the backstop.
@@ -62,13 +63,23 @@ class BackupBucket(pulumi.ComponentResource):
             "lifecycle",
             bucket=bucket_id,
             rules=[
+                # Only the logical dumps: pgBackRest's repository (REPO_PATH) holds files
+                # written once and needed for as long as any backup (archive.info, old WAL
+                # of a retained base backup); pgBackRest's own expire prunes it.
                 aws.s3.BucketLifecycleConfigurationRuleArgs(
                     id="expire-old-backups",
                     status="Enabled",
-                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(
+                        prefix=retention.PREFIX
+                    ),
                     expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(
                         days=expire_after
                     ),
+                ),
+                aws.s3.BucketLifecycleConfigurationRuleArgs(
+                    id="expire-noncurrent-versions",
+                    status="Enabled",
+                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
                     noncurrent_version_expiration=(
                         aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
                             noncurrent_days=s.retention_days
@@ -79,7 +90,7 @@ class BackupBucket(pulumi.ComponentResource):
                             days_after_initiation=1
                         )
                     ),
-                )
+                ),
             ],
             opts=child,
         )

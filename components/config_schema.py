@@ -66,7 +66,13 @@ KEYS: tuple[Key, ...] = (
         "unless-stopped",
     ),
     # --- images
-    _k("postgresImage", "string", "PostgreSQL server image.", "postgres:17-alpine"),
+    _k(
+        "postgresImage",
+        "string",
+        "PostgreSQL server image; Debian-based while pitrEnabled (the program derives an "
+        "image with pgBackRest from it).",
+        "postgres:17-trixie",
+    ),
     _k(
         "postgresMajor",
         "integer",
@@ -325,6 +331,59 @@ KEYS: tuple[Key, ...] = (
         "Secret access key the backup agent uploads with (secret). "
         "Set together with backupS3AccessKeyId.",
         secret=True,
+    ),
+    # --- continuous archiving and point-in-time recovery (issue 13)
+    _k(
+        "pitrEnabled",
+        "boolean",
+        "Continuous WAL archiving and base backups with pgBackRest to the backup bucket: "
+        "restore to any second.",
+        "true",
+    ),
+    _k(
+        "pitrArchiveTimeoutSeconds",
+        "integer",
+        "PostgreSQL archive_timeout: a WAL segment reaches the bucket at least this often "
+        "while there are writes (the main term of the RPO).",
+        "15",
+    ),
+    _k(
+        "pitrRpoSeconds",
+        "integer",
+        "Archiving lag beyond this turns the backup agent unhealthy.",
+        "60",
+    ),
+    _k(
+        "pitrBackupSchedule",
+        "string",
+        "Cron expression of base backups (in backupTimezone).",
+        "30 3 * * *",
+    ),
+    _k(
+        "pitrFullEveryDays",
+        "integer",
+        "A full base backup at least this often; the others are differential.",
+        "7",
+    ),
+    _k(
+        "pitrRetentionDays",
+        "integer",
+        "Full base backups (with their WAL) older than this many days are expired.",
+        "14",
+    ),
+    _k("pitrKeepMin", "integer", "Never expire below this many newest full base backups.", "2"),
+    _k(
+        "pitrArchiveQueueMaxMb",
+        "integer",
+        "WAL waiting for the bucket beyond this is dropped (PostgreSQL keeps running, the "
+        "agent turns unhealthy, the next full backup restores PITR) instead of filling the disk.",
+        "2048",
+    ),
+    _k(
+        "pitrStoreTlsImage",
+        "string",
+        "Caddy image of the TLS front before the embedded store (pgBackRest needs HTTPS).",
+        "caddy:2-alpine",
     ),
     # --- optional integrations (each group all-or-nothing)
     _k("storageS3Bucket", "string", "App file storage: S3 bucket (AWS_BUCKET_NAME)."),

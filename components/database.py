@@ -17,6 +17,7 @@ once that login works, so nothing depending on it starts with a stale password.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -36,6 +37,21 @@ from components.settings import DatabaseSettings
 
 DATA_PATH = "/var/lib/postgresql/data"
 BACKUP_PATH = "/backup-escalafin"
+SOCKET_PATH = "/var/run/postgresql"
+
+
+@dataclass(frozen=True)
+class DatabaseArchiving:
+    """Continuous archiving (components/archiving): the derived image, pgBackRest's
+    environment and server settings. The socket directory becomes a volume so the backup
+    server sidecar reaches the server as a local client."""
+
+    image: pulumi.Input[str]
+    env: Mapping[str, pulumi.Input[str]]
+    secret_env: Mapping[str, pulumi.Input[str]]
+    settings: Sequence[str]
+    extra_networks: Sequence[pulumi.Input[str]] = ()
+    """The egress network in prod (AWS S3 is outside the host)."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +64,7 @@ class DatabaseArgs:
     admin_network: pulumi.Input[str] | None
     protect_data: bool
     docker_host: str | None = None
+    archiving: DatabaseArchiving | None = None
 
 
 class Database(pulumi.ComponentResource):
@@ -64,6 +81,8 @@ class Database(pulumi.ComponentResource):
     """host:port of the admin port, never with credentials."""
     identity: pulumi.Output[str]
     """Changes when the database itself is new (container or volume replaced)."""
+    socket_volume: docker.Volume | None
+    """The server's socket directory, shared with the backup server (archiving only)."""
 
     def __init__(
         self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None
@@ -77,11 +96,26 @@ class Database(pulumi.ComponentResource):
         self.backups_volume = data_volume(
             "postgres-backups", f"{prefix}-postgres-backups", parent=self, protect=args.protect_data
         )
-        image = docker.RemoteImage(
-            "postgres-image",
-            name=s.image,
-            keep_locally=True,
-            opts=pulumi.ResourceOptions(parent=self),
+        archiving = args.archiving
+        image_id: pulumi.Input[str] = (
+            archiving.image
+            if archiving
+            else docker.RemoteImage(
+                "postgres-image",
+                name=s.image,
+                keep_locally=True,
+                opts=pulumi.ResourceOptions(parent=self),
+            ).image_id
+        )
+        self.socket_volume = (
+            data_volume(
+                "postgres-socket",
+                f"{prefix}-postgres-socket",
+                parent=self,
+                protect=args.protect_data,
+            )
+            if archiving
+            else None
         )
 
         networks = [
@@ -89,6 +123,8 @@ class Database(pulumi.ComponentResource):
                 name=args.internal_network, aliases=[INTERNAL_ALIASES["postgres"]]
             )
         ]
+        extra: Sequence[pulumi.Input[str]] = archiving.extra_networks if archiving else ()
+        networks += [docker.ContainerNetworksAdvancedArgs(name=n) for n in extra]
         ports: list[docker.ContainerPortArgs] = []
         if s.admin_endpoint is not None and args.admin_network is not None:
             networks.append(docker.ContainerNetworksAdvancedArgs(name=args.admin_network))
@@ -101,10 +137,16 @@ class Database(pulumi.ComponentResource):
         self.container = docker.Container(
             "postgres",
             name=f"{prefix}-postgres",
-            image=image.image_id,
+            image=image_id,
+            command=["postgres", *archiving.settings] if archiving else None,
             envs=env_list(
-                {"POSTGRES_USER": s.user, "POSTGRES_DB": s.name, "PGDATA": DATA_PATH},
-                {"POSTGRES_PASSWORD": args.password},
+                {
+                    "POSTGRES_USER": s.user,
+                    "POSTGRES_DB": s.name,
+                    "PGDATA": DATA_PATH,
+                    **(archiving.env if archiving else {}),
+                },
+                {"POSTGRES_PASSWORD": args.password, **(archiving.secret_env if archiving else {})},
             ),
             volumes=[
                 docker.ContainerVolumeArgs(
@@ -112,6 +154,15 @@ class Database(pulumi.ComponentResource):
                 ),
                 docker.ContainerVolumeArgs(
                     volume_name=self.backups_volume.name, container_path=BACKUP_PATH
+                ),
+                *(
+                    [
+                        docker.ContainerVolumeArgs(
+                            volume_name=self.socket_volume.name, container_path=SOCKET_PATH
+                        )
+                    ]
+                    if self.socket_volume
+                    else []
                 ),
             ],
             networks_advanced=networks,

@@ -15,11 +15,13 @@ import pulumi
 
 from components.app import WAIT_TIMEOUT_S, AppService, AppServiceArgs
 from components.app_image import AppImage, AppImageArgs
+from components.archiving.archiving import ContinuousArchiving, ContinuousArchivingArgs
+from components.archiving.backup_server import BackupServer, BackupServerArgs
 from components.backup_agent import BackupAgent, BackupAgentArgs
 from components.backup_bucket import BackupBucket, BackupBucketArgs
 from components.cache import Cache, CacheArgs
 from components.credentials import Credentials, CredentialsArgs
-from components.database import Database, DatabaseArgs
+from components.database import DATA_PATH, Database, DatabaseArgs
 from components.ingress import Ingress, IngressArgs
 from components.lifecycle import DatabaseLifecycle, DatabaseLifecycleArgs
 from components.network import Networks, NetworksArgs
@@ -46,7 +48,11 @@ class EscalaFin(pulumi.ComponentResource):
     app_containers: pulumi.Output[list[str]]
     """Every replica: what `python -m lifecycle.restore --stack` must stop and start."""
     database_admin_endpoint: str | None
+    database_container: pulumi.Output[str]
+    """What a point-in-time restore stops, restores into (its data volume) and starts."""
     monitoring: dict[str, Any]
+    backup_monitoring: dict[str, Any]
+    """Where an uptime monitor sees broken backups or archiving (the agent's health)."""
     generated_secrets: dict[str, pulumi.Output[str]]
 
     def __init__(
@@ -59,7 +65,11 @@ class EscalaFin(pulumi.ComponentResource):
         credentials = Credentials("credentials", CredentialsArgs(s), child)
         networks = Networks(
             "networks",
-            NetworksArgs(s.name_prefix, admin_network=s.database.admin_endpoint is not None),
+            NetworksArgs(
+                s.name_prefix,
+                admin_network=s.database.admin_endpoint is not None,
+                egress_network=s.archiving is not None and s.backup.store == "aws",
+            ),
             child,
         )
         image = AppImage(
@@ -77,6 +87,71 @@ class EscalaFin(pulumi.ComponentResource):
             child,
         )
 
+        # The backup bucket (the embedded store in dev, AWS otherwise): the database archives
+        # into it, so it comes first.
+        b = s.backup
+        store: EmbeddedObjectStore | None = None
+        if b.store == "embedded":
+            store = EmbeddedObjectStore(
+                "objectstore",
+                EmbeddedObjectStoreArgs(
+                    image=b.store_image,
+                    name_prefix=s.name_prefix,
+                    restart_policy=s.restart_policy,
+                    internal_network=networks.internal.name,
+                    internal_network_name=networks.internal_name,
+                    access_key=_required(credentials.store_access_key),
+                    secret_key=_required(credentials.store_secret_key),
+                    region=b.region,
+                    bucket=b.bucket_name,
+                    ops_image=ops_image.image_name,
+                    ops_image_resource=ops_image.image,
+                    docker_host=s.docker_host,
+                ),
+                child,
+            )
+            bucket_ready: pulumi.Resource = store.bucket
+            self.backup_bucket = pulumi.Output.from_input(b.bucket_name)
+            endpoint: str | None = store.endpoint_in_network
+            s3_key_id = _required(credentials.store_access_key)
+            s3_secret = _required(credentials.store_secret_key)
+        else:
+            bucket = BackupBucket(
+                "backup-bucket",
+                BackupBucketArgs(
+                    settings=b, protect=s.is_prod, create_credentials=b.access_key_id is None
+                ),
+                child,
+            )
+            bucket_ready = bucket.bucket
+            self.backup_bucket = bucket.name
+            endpoint = None
+            s3_key_id = _required(b.access_key_id or bucket.access_key_id)
+            s3_secret = _required(b.secret_access_key or bucket.secret_access_key)
+        archiving = (
+            ContinuousArchiving(
+                "archiving",
+                ContinuousArchivingArgs(
+                    settings=s.archiving,
+                    backup=b,
+                    name_prefix=s.name_prefix,
+                    restart_policy=s.restart_policy,
+                    postgres_image=s.database.image,
+                    platform=s.app.build.platform,
+                    docker_host=s.docker_host,
+                    database_user=s.database.user,
+                    internal_network=networks.internal.name,
+                    egress_network=networks.egress.name if networks.egress else None,
+                    store_upstream=store.upstream if store else None,
+                    s3_access_key_id=s3_key_id,
+                    s3_secret_access_key=s3_secret,
+                ),
+                child,
+            )
+            if s.archiving
+            else None
+        )
+
         database = Database(
             "database",
             DatabaseArgs(
@@ -88,8 +163,32 @@ class EscalaFin(pulumi.ComponentResource):
                 admin_network=networks.admin.name if networks.admin else None,
                 protect_data=s.is_prod,
                 docker_host=s.docker_host,
+                archiving=archiving.database if archiving else None,
             ),
             child,
+        )
+        backup_server = (
+            BackupServer(
+                "pgbackrest-server",
+                BackupServerArgs(
+                    name_prefix=s.name_prefix,
+                    restart_policy=s.restart_policy,
+                    image=archiving.image,
+                    internal_network=networks.internal.name,
+                    data_volume=database.data_volume.name,
+                    socket_volume=database.socket_volume.name,
+                    pgdata=DATA_PATH,
+                    user=s.database.user,
+                    ca_pem=archiving.pki.ca_cert_pem,
+                    cert_pem=archiving.server_leaf.cert_pem,
+                    key_pem=archiving.server_leaf.key_pem,
+                    docker_host=s.docker_host,
+                    depends_on=[database.container],
+                ),
+                child,
+            )
+            if archiving and database.socket_volume
+            else None
         )
         cache = Cache(
             "cache",
@@ -155,45 +254,6 @@ class EscalaFin(pulumi.ComponentResource):
             child,
         )
 
-        # Backups: the bucket (the embedded store in dev, AWS otherwise) and the agent.
-        b = s.backup
-        if b.store == "embedded":
-            store = EmbeddedObjectStore(
-                "objectstore",
-                EmbeddedObjectStoreArgs(
-                    image=b.store_image,
-                    name_prefix=s.name_prefix,
-                    restart_policy=s.restart_policy,
-                    internal_network=networks.internal.name,
-                    internal_network_name=networks.internal_name,
-                    access_key=_required(credentials.store_access_key),
-                    secret_key=_required(credentials.store_secret_key),
-                    region=b.region,
-                    bucket=b.bucket_name,
-                    ops_image=ops_image.image_name,
-                    ops_image_resource=ops_image.image,
-                    docker_host=s.docker_host,
-                ),
-                child,
-            )
-            bucket_ready: pulumi.Resource = store.bucket
-            self.backup_bucket = pulumi.Output.from_input(b.bucket_name)
-            endpoint: str | None = store.endpoint_in_network
-            agent_key = _required(credentials.store_access_key)
-            agent_secret = _required(credentials.store_secret_key)
-        else:
-            bucket = BackupBucket(
-                "backup-bucket",
-                BackupBucketArgs(
-                    settings=b, protect=s.is_prod, create_credentials=b.access_key_id is None
-                ),
-                child,
-            )
-            bucket_ready = bucket.bucket
-            self.backup_bucket = bucket.name
-            endpoint = None
-            agent_key = _required(b.access_key_id or bucket.access_key_id)
-            agent_secret = _required(b.secret_access_key or bucket.secret_access_key)
         agent = BackupAgent(
             "backup-agent",
             BackupAgentArgs(
@@ -205,10 +265,18 @@ class EscalaFin(pulumi.ComponentResource):
                 database_url=database.internal_url,
                 backups_volume=database.backups_volume.name,
                 s3_endpoint_url=endpoint,
-                s3_access_key_id=agent_key,
-                s3_secret_access_key=agent_secret,
+                s3_access_key_id=s3_key_id,
+                s3_secret_access_key=s3_secret,
                 docker_host=s.docker_host,
-                depends_on=[bucket_ready, lifecycle.migrations],
+                depends_on=[
+                    bucket_ready,
+                    lifecycle.migrations,
+                    *(archiving.ready if archiving else []),
+                    *([backup_server.ready] if backup_server else []),
+                ],
+                archiving_env=archiving.agent_env if archiving else {},
+                archiving_secret_env=archiving.agent_secret_env if archiving else {},
+                extra_networks=[networks.egress.name] if networks.egress else [],
             ),
             child,
         )
@@ -229,6 +297,8 @@ class EscalaFin(pulumi.ComponentResource):
             "intervalSeconds": HEALTH_CHECK_INTERVAL_SECONDS,
             "timeoutSeconds": 10,
         }
+        self.database_container = database.container.name
+        self.backup_monitoring = backup_monitoring(agent.container_name, s)
         self.generated_secrets = credentials.generated
         self.register_outputs(
             {
@@ -238,6 +308,24 @@ class EscalaFin(pulumi.ComponentResource):
                 "backupBucket": self.backup_bucket,
             }
         )
+
+
+def backup_monitoring(agent_container: pulumi.Output[str], s: Settings) -> dict[str, Any]:
+    """The second probe: the backup agent's Docker health, unhealthy when a logical backup
+    or a base backup is missed or failed, or (archiving on) WAL lags beyond the RPO."""
+    return {
+        "kind": "docker-health",
+        "container": agent_container,
+        "command": pulumi.Output.concat(
+            "docker inspect --format '{{.State.Health.Status}}' ", agent_container
+        ),
+        "expectedValue": "healthy",
+        "details": pulumi.Output.concat(
+            "docker exec ", agent_container, " python -m lifecycle.backup_agent healthcheck"
+        ),
+        "intervalSeconds": HEALTH_CHECK_INTERVAL_SECONDS,
+        "rpoSeconds": s.archiving.rpo_s if s.archiving else None,
+    }
 
 
 def _required(value: pulumi.Output[str] | None) -> pulumi.Output[str]:

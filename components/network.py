@@ -23,6 +23,8 @@ INTERNAL_ALIASES = {"postgres": "postgres", "redis": "redis"}
 class NetworksArgs:
     name_prefix: str
     admin_network: bool
+    egress_network: bool = False
+    """Continuous archiving to AWS S3: PostgreSQL and the agent need a route out."""
 
 
 class Networks(pulumi.ComponentResource):
@@ -31,6 +33,9 @@ class Networks(pulumi.ComponentResource):
     """Known before anything exists, so lifecycle inputs stay known during preview."""
     public: docker.Network
     admin: docker.Network | None
+    egress: docker.Network | None
+    """Outbound only (nothing is published on it): PostgreSQL's archive_command and the
+    agent reach AWS S3 through it, since the internal network has no route out."""
 
     def __init__(
         self, name: str, args: NetworksArgs, opts: pulumi.ResourceOptions | None = None
@@ -49,17 +54,14 @@ class Networks(pulumi.ComponentResource):
         self.public = docker.Network(
             "public", name=f"{args.name_prefix}-public", internal=False, labels=labels, opts=child
         )
-        self.admin = (
-            docker.Network(
-                "admin",
-                name=f"{args.name_prefix}-admin",
-                internal=False,
-                labels=labels,
-                opts=child,
+
+        def routed(name: str) -> docker.Network:
+            return docker.Network(
+                name, name=f"{args.name_prefix}-{name}", internal=False, labels=labels, opts=child
             )
-            if args.admin_network
-            else None
-        )
+
+        self.admin = routed("admin") if args.admin_network else None
+        self.egress = routed("egress") if args.egress_network else None
         self.register_outputs(
             {
                 "internal": self.internal.name,

@@ -12,9 +12,15 @@ container is all it takes, and root may access every bucket, old ones included.
 It lives on the internal network only (alias `objectstore`) and publishes nothing. The
 bucket is a `StoreBucket` dynamic resource that runs a one-off ops container on that
 network (lifecycle/store_bucket.py), so no AWS provider, no published port and no
-Docker socket in any container are needed. TLS (for clients that require HTTPS, such as
-pgBackRest): versitygw serves HTTPS itself on the same port when VGW_CERT and VGW_KEY
-name a certificate and key mounted into the container.
+Docker socket in any container are needed.
+
+The store speaks plain HTTP on the internal network. pgBackRest, which requires HTTPS,
+reaches it through continuous archiving's TLS front (components/archiving/store_tls.py),
+not through versitygw's own TLS (VGW_CERT/VGW_KEY): the front works in front of any S3
+server `backupStoreImage` names — including the test lab's plain-HTTP stand-in, which
+ignores versitygw's settings, so the path the tests exercise is the shipped one — a
+certificate renewal replaces only the front, never the store, and the boto3 clients
+here (bucket job, logical backups) need no CA bundle.
 """
 
 from __future__ import annotations
@@ -81,6 +87,8 @@ class EmbeddedObjectStore(pulumi.ComponentResource):
     """Exists once the store is healthy; the backup agent depends on it."""
     endpoint_in_network: str
     """S3_ENDPOINT_URL for containers on the internal network (the backup agent)."""
+    upstream: str
+    """host:port of the same plain-HTTP API (what the TLS front proxies to)."""
 
     def __init__(
         self, name: str, args: EmbeddedObjectStoreArgs, opts: pulumi.ResourceOptions | None = None
@@ -128,7 +136,8 @@ class EmbeddedObjectStore(pulumi.ComponentResource):
             timeout_s=120,
             parent=self,
         )
-        self.endpoint_in_network = f"http://{ALIAS}:{API_PORT}"
+        self.upstream = f"{ALIAS}:{API_PORT}"
+        self.endpoint_in_network = f"http://{self.upstream}"
         self.bucket = StoreBucket(
             "bucket",
             StoreBucketArgs(

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_docker as docker
 
+from components.archiving import PGBACKREST_VERSION
 from components.builds import keep_builds
 
 
@@ -44,7 +45,11 @@ class OpsImage(pulumi.ComponentResource):
                 context=".",
                 dockerfile="ops/Dockerfile",
                 platform=args.platform,
-                args={"BASE_IMAGE": args.base_image, "PG_MAJOR": str(args.postgres_major)},
+                args={
+                    "BASE_IMAGE": args.base_image,
+                    "PG_MAJOR": str(args.postgres_major),
+                    "PGBACKREST_VERSION": PGBACKREST_VERSION,
+                },
                 builder_version=docker.BuilderVersion.BUILDER_BUILD_KIT,
             ),
             skip_push=True,

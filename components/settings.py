@@ -205,6 +205,20 @@ class BackupSettings:
 
 
 @dataclass(frozen=True)
+class ArchivingSettings:
+    """Continuous archiving (issue 13); None in Settings when pitrEnabled is false."""
+
+    archive_timeout_s: int
+    rpo_s: int
+    schedule: str
+    full_every_days: int
+    retention_days: int
+    keep_min: int
+    queue_max_mb: int
+    store_tls_image: str
+
+
+@dataclass(frozen=True)
 class SeedPasswords:
     admin: pulumi.Output[str] | None
     advisor: pulumi.Output[str] | None
@@ -235,6 +249,7 @@ class Settings:
     seed_passwords: SeedPasswords
     integrations: tuple[Integration, ...]
     backup: BackupSettings
+    archiving: ArchivingSettings | None = None
 
     @property
     def is_prod(self) -> bool:
@@ -377,6 +392,7 @@ def load(
         ),
         integrations=_integrations(r),
         backup=_backup(r, prefix, environment),
+        archiving=_archiving(r, database.image),
     )
     _published_ports(r, settings)
     if r.problems:
@@ -798,4 +814,35 @@ def _backup(r: _Reader, prefix: str, environment: Environment) -> BackupSettings
         store_image=r.parsed("backupStoreImage", v.parse_image_ref, ""),
         access_key_id=access_key,
         secret_access_key=secret_key,
+    )
+
+
+def _archiving(r: _Reader, postgres_image: str) -> ArchivingSettings | None:
+    if not r.parsed("pitrEnabled", v.parse_bool, False):
+        return None
+    if "alpine" in (v.image_tag(postgres_image) or ""):
+        r.problem(
+            "postgresImage",
+            postgres_image,
+            "a Debian-based PostgreSQL image such as postgres:17-trixie while pitrEnabled is "
+            "true (pgBackRest must be the same Debian package as in the ops image)",
+        )
+    rpo = r.integer("pitrRpoSeconds", 10, 86400)
+    timeout = r.integer("pitrArchiveTimeoutSeconds", 5, 3600)
+    if timeout >= rpo:
+        r.problem(
+            "pitrArchiveTimeoutSeconds",
+            str(timeout),
+            f"fewer seconds than pitrRpoSeconds ({rpo}): a segment must reach the bucket "
+            "well within the RPO",
+        )
+    return ArchivingSettings(
+        archive_timeout_s=timeout,
+        rpo_s=rpo,
+        schedule=r.parsed("pitrBackupSchedule", v.parse_cron, "30 3 * * *"),
+        full_every_days=r.integer("pitrFullEveryDays", 1, 365),
+        retention_days=r.integer("pitrRetentionDays", 1, 3650),
+        keep_min=r.integer("pitrKeepMin", 1, 1000),
+        queue_max_mb=r.integer("pitrArchiveQueueMaxMb", 64, 1048576),
+        store_tls_image=r.parsed("pitrStoreTlsImage", v.parse_image_ref, ""),
     )

@@ -71,8 +71,9 @@ from pulumi.dynamic import (
 )
 
 from ingress.caddyfile import ACME_ROOT_PATH, CONFIG_PATH
+from lifecycle.container_health import NotHealthy
 from lifecycle.dynamic_inputs import changed_inputs, is_unknown, missing, without_provider
-from lifecycle.health_gate import GateFailed, wait_healthy
+from lifecycle.health_gate import wait_healthy
 
 log = logging.getLogger("ingress.route")
 
@@ -136,7 +137,7 @@ def switch(target: Target) -> float:
     try:
         for name in target.upstream_containers:  # the gates' rules: healthy now, or fail
             wait_healthy(target.docker_host, name, target.health_timeout_s)
-    except GateFailed as exc:
+    except NotHealthy as exc:
         raise RouteError(f"{exc}\ntraffic stays on the current containers") from None
     except DockerException as exc:
         raise RouteError(f"could not check the upstreams' health: {exc}") from None

@@ -57,7 +57,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Final, Protocol
+from typing import TYPE_CHECKING, Final, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
@@ -65,6 +65,9 @@ from croniter import croniter
 from lifecycle import agent_state, backup, cli, tidy
 from lifecycle.backup import BackupConfig, BackupError
 from lifecycle.drill import run as drill_run
+
+if TYPE_CHECKING:
+    from lifecycle.archiving.agent import ArchivingConfig
 
 log = logging.getLogger("escalafin.backup_agent")
 
@@ -275,6 +278,38 @@ class Agent:
                 )
 
 
+# --- continuous archiving (issue 13): lifecycle.archiving.agent, when the stack enables it
+
+
+def archiving_config(env: Mapping[str, str]) -> ArchivingConfig | None:
+    """The archiving duties' config, or None when the stack did not enable archiving."""
+    from lifecycle.archiving import agent, pgbackrest  # noqa: PLC0415 - only when enabled
+
+    if not pgbackrest.enabled(env):
+        return None
+    pitr = Schedule.from_env({**env, "BACKUP_SCHEDULE": env.get("PITR_BACKUP_SCHEDULE", "")})
+    return agent.ArchivingConfig.from_env(env, pitr)
+
+
+def _start_archiving(env: Mapping[str, str], stop: threading.Event) -> None:
+    from lifecycle.archiving import agent  # noqa: PLC0415
+
+    config = archiving_config(env)
+    if config is not None:
+        agent.run(config, stop)
+
+
+def _with_archiving(env: Mapping[str, str], ok: bool, why: str) -> tuple[bool, str]:
+    """The logical backups' health and, when enabled, continuous archiving's: both must hold."""
+    from lifecycle.archiving import agent  # noqa: PLC0415
+
+    config = archiving_config(env)
+    if config is None:
+        return ok, why
+    pitr_ok, pitr_why = agent.health(config, agent.read_state(config.state_dir), datetime.now(UTC))
+    return ok and pitr_ok, f"{why}; {pitr_why}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m lifecycle.backup_agent",
@@ -292,6 +327,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             directory = Path(env.get("BACKUP_DIR") or backup.DEFAULT_DIR)
             state = agent_state.read_state(directory)
             ok, why = health(schedule, state, datetime.now(UTC), drill)
+            ok, why = _with_archiving(env, ok, why)
             print(("healthy: " if ok else "unhealthy: ") + why, flush=True)
             return 0 if ok else 1
         config = BackupConfig.from_env(env)
@@ -314,6 +350,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     catch_up = env.get("BACKUP_CATCH_UP", "true").lower() != "false"
     agent = Agent(config, schedule, drill, catch_up, retry_s)
     agent.start()
+    _start_archiving(env, stop)
     agent.loop(stop)
     return cli.EXIT_OK
 

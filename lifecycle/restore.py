@@ -72,7 +72,17 @@ from typing import Any, Final, Protocol
 
 import psycopg
 
-from lifecycle import backup, cli, databases, db, restore_plan, retention, tidy
+from lifecycle import (
+    agent_exec,
+    backup,
+    cli,
+    container_health,
+    databases,
+    db,
+    restore_plan,
+    retention,
+    tidy,
+)
 from lifecycle.backup import BackupConfig, BackupError
 from lifecycle.object_store import ObjectStore, ObjectStoreError
 
@@ -414,14 +424,7 @@ class AgentSteps:
     container: str
 
     def _run(self, *args: str) -> dict[str, Any]:
-        target = self.docker.containers.get(self.container)
-        code, (out, err) = target.exec_run(
-            ["python", "-m", "lifecycle.restore", *args, "--json"], demux=True
-        )
-        for line in (err or b"").decode(errors="replace").splitlines():
-            print(f"[{self.container}] {line}", file=sys.stderr)
-        lines = (out or b"").decode(errors="replace").strip().splitlines()
-        result: dict[str, Any] = json.loads(lines[-1]) if lines else {}
+        code, result = agent_exec.run_json(self.docker, self.container, "lifecycle.restore", *args)
         if code != 0:
             raise RestoreError(str(result.get("error", f"exit {code}")), int(code or 3))
         return result
@@ -453,11 +456,14 @@ def _unverified_flag(accept: bool) -> list[str]:
 
 
 class App:
-    """Every app replica: stopped during the restore, started and health-checked after it."""
+    """Every app replica: stopped during the restore, started and health-checked after it
+    (container_health: the health gates' rules, so a failing replica is seen at once).
+    Both restores use it: the logical one here and the point-in-time one."""
 
     def __init__(self, docker: Any, names: Sequence[str], timeout_s: float) -> None:
         if not names:
             raise RestoreError("no app container to stop and start", cli.EXIT_USAGE)
+        self.docker = docker
         self.containers = [docker.containers.get(name) for name in names]
         self.names = list(names)
         self.timeout_s = timeout_s
@@ -470,36 +476,21 @@ class App:
         log.info("app %s stopped in %.1fs", ", ".join(self.names), time.monotonic() - started)
 
     def start_healthy(self) -> bool:
-        """Start all, then wait until every one is healthy (False at the first that cannot be)."""
+        """Start all, then wait until every one is healthy (False at the first that cannot be,
+        its last logs logged); one deadline for all of them."""
         started = time.monotonic()
         for container in self.containers:
             container.start()
-        pending = list(self.containers)
-        while True:
-            for container in list(pending):
-                container.reload()
-                state = container.attrs["State"]
-                health = state.get("Health", {}).get("Status")
-                if health == "healthy" or (health is None and state["Status"] == "running"):
-                    pending.remove(container)
-                elif state["Status"] in {"exited", "dead"}:
-                    return self._unhealthy(container, started)
-            if not pending:
-                took = time.monotonic() - started
-                log.info("app %s healthy in %.1fs", ", ".join(self.names), took)
-                return True
-            if time.monotonic() - started >= self.timeout_s:
-                return self._unhealthy(pending[0], started)
-            time.sleep(1)
-
-    def _unhealthy(self, container: Any, started: float) -> bool:
-        log.error(
-            "app %s not healthy after %.0fs (status %s)",
-            container.name,
-            time.monotonic() - started,
-            container.attrs["State"]["Status"],
-        )
-        return False
+        try:
+            for name in self.names:
+                left = max(self.timeout_s - (time.monotonic() - started), 0.0)
+                container_health.wait_healthy(self.docker, name, left)
+        except container_health.NotHealthy as exc:
+            log.error("app %s", exc)
+            return False
+        took = time.monotonic() - started
+        log.info("app %s healthy in %.1fs", ", ".join(self.names), took)
+        return True
 
 
 def restore(
@@ -615,7 +606,19 @@ def _parser() -> argparse.ArgumentParser:
         "run left; verify/apply: the database steps alone (what --stack runs in the agent)",
     )
     p.add_argument("name", nargs="?", help="backup name (see list), or for revert a retired db")
-    p.add_argument("--latest", action="store_true", help="restore the newest backup")
+    p.add_argument(
+        "--latest",
+        action="store_true",
+        help="restore the newest backup; with continuous archiving: the latest archived state",
+    )
+    p.add_argument(
+        "--to-time",
+        help="point-in-time restore (continuous archiving), e.g. '2026-11-29 10:41:07-06:00'",
+    )
+    p.add_argument(
+        "--database-container",
+        help="the PostgreSQL container a point-in-time restore stops, restores and starts",
+    )
     p.add_argument(
         "--accept-unverified",
         action="store_true",
@@ -675,18 +678,55 @@ def latest(rows: Sequence[dict[str, Any]]) -> str:
     return max(refs).name
 
 
+def _pitr(
+    args: argparse.Namespace,
+    docker: Any,
+    agent: str | None,
+    database: str | None,
+    app_names: Sequence[str],
+) -> tuple[dict[str, Any], str]:
+    """Continuous archiving (issue 13): the recovery window and point-in-time restores."""
+    from lifecycle.archiving import restore as pitr  # noqa: PLC0415 - archiving stacks only
+
+    if not (database and agent):
+        raise RestoreError(
+            "--to-time needs a stack with continuous archiving (or --agent-container "
+            "and --database-container)",
+            cli.EXIT_USAGE,
+        )
+    try:
+        return pitr.run_cli(
+            args,
+            docker,
+            agent_name=agent,
+            database_name=database,
+            app=App(docker, app_names, args.health_timeout) if app_names else None,
+            confirm=None if args.yes else _confirm,
+        )
+    except pitr.PitrError as exc:
+        raise RestoreError(str(exc), exc.exit_code) from None
+
+
 def _run(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
     agent, app_names, host = args.agent_container, list(args.app_container), args.docker_host
+    database = args.database_container
     if args.stack:
         outputs, stack_host = _stack_outputs(args.stack)
         agent = agent or outputs.get("backupAgentContainer")
         app_names = app_names or stack_app_containers(outputs)
         host = host or stack_host
+        monitoring: dict[str, Any] = outputs.get("backupMonitoring") or {}
+        if monitoring.get("rpoSeconds"):  # continuous archiving is on
+            database = database or outputs.get("databaseContainer")
         if not agent:
             raise RestoreError(
                 f"stack {args.stack} exports no backupAgentContainer", cli.EXIT_USAGE
             )
     docker = _docker(host) if agent or app_names else None
+    if args.to_time or (
+        database and agent and args.action in ("list", "restore") and not args.name
+    ):
+        return _pitr(args, docker, agent, database, app_names)
     steps: Steps = AgentSteps(docker, agent) if agent else LocalSteps(_config(args))
     app = App(docker, app_names, args.health_timeout) if app_names else None
     if args.action in ("list", "retired", "tidy", "revert"):

@@ -21,7 +21,8 @@ APP_COMPONENT = "app"
 INGRESS_COMPONENT = "ingress"
 ROOT_USERS = frozenset({"", "root", "0"})
 SECRET_NAME = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|KEY|DSN|CREDENTIAL", re.IGNORECASE)
-PUBLIC_NAME = re.compile(r"PUBLIC", re.IGNORECASE)  # OPENPAY_PUBLIC_KEY, NEXT_PUBLIC_*: not secret
+# OPENPAY_PUBLIC_KEY, NEXT_PUBLIC_*: not secret; *_KEY_FILE names a path to a key, not a key.
+PUBLIC_NAME = re.compile(r"PUBLIC|_FILE$", re.IGNORECASE)
 URL_WITH_CREDENTIALS = re.compile(r"[a-z][a-z0-9+.-]*://[^/\s:@]*:[^/\s@]+@", re.IGNORECASE)
 SECRET_FLAG = re.compile(r"^--?(requirepass|masterauth|password|pass|token|secret|a)$")
 

@@ -22,6 +22,7 @@ LAB_IMAGES = {
     "appBaseImage": images.PYTHON,
     "opsBaseImage": images.PYTHON,
     "ingressImage": images.CADDY,
+    "pitrStoreTlsImage": images.CADDY,
 }
 # The app's health check as a monitor would want it, but fast enough for tests: a broken
 # app is unhealthy after ~15 s instead of the default 40 s start period + 3 x 30 s.

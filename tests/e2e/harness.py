@@ -81,6 +81,12 @@ local image id; `Read` returns state unchanged; `Delete` is a no-op (old builds
 stay on the host). Paths are resolved from the project directory (plugin cwd).
 random.RandomPassword (hashicorp/terraform-provider-random `resource_password.go`):
 every input RequiresReplace; Read and Delete touch nothing.
+tls.PrivateKey / CertRequest / SelfSignedCert / LocallySignedCert (pulumi-tls 5.x =
+hashicorp/terraform-provider-tls v4, `internal/provider/resource_*.go`): made locally
+(tls_certs.py, with `cryptography` as the provider does with Go's crypto/x509); every
+input but early_renewal_hours forces a replacement (plan.TLS_RULES); a certificate
+inside its early-renewal window is replaced on the next `up` and marked
+ready_for_renewal by `refresh`; Delete is a no-op.
 Dynamic providers: run in a separate host process in the project directory,
 unpickling `__provider` from new inputs (check/diff/create/update) or from state
 (read/delete) — see dynamic_host.py.
@@ -116,7 +122,7 @@ import docker
 from docker.errors import APIError, NotFound
 from docker.types import Mount
 
-from tests.e2e import build_context, plan
+from tests.e2e import build_context, plan, tls_certs
 from tests.e2e.dynamic_host import UNKNOWN, HostProcess, ProviderError
 from tests.e2e.plan import CONTAINER, IMAGE, NETWORK, RANDOM_PASSWORD, REMOTE_IMAGE, VOLUME
 from tests.support import images
@@ -351,6 +357,8 @@ class Harness:
             return plan.Diff(changed)
         if r.type.startswith(plan.DYNAMIC_PREFIX):
             return self._dynamic_diff(previous, inputs)
+        if r.type in tls_certs.TYPES:
+            return tls_certs.diff(r, previous.inputs, previous.outputs, inputs)
         return plan.schema_diff(r, previous.inputs, inputs)
 
     def _replace(
@@ -436,6 +444,7 @@ class Harness:
             IMAGE: self._build_image,
             CONTAINER: self._create_container,
             RANDOM_PASSWORD: self._random_password,
+            **dict.fromkeys(tls_certs.TYPES, tls_certs.realise),
         }
         create = creators.get(r.type)
         if create is None:
@@ -494,7 +503,10 @@ class Harness:
         }
         getter = getters.get(r.type)
         if getter is None:
-            return realised  # Image and RandomPassword: Read returns the state as it is
+            # Image, RandomPassword and tls: Read returns the state as it is, except that
+            # a certificate in its early-renewal window is marked ready_for_renewal.
+            outputs = tls_certs.read(r, realised.inputs, realised.outputs)
+            return Realised(r, realised.inputs, outputs)
         try:
             found = getter(rid)
         except NotFound:

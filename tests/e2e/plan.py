@@ -28,6 +28,10 @@ REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage"
 IMAGE = "docker:index/image:Image"
 CONTAINER = "docker:index/container:Container"
 RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
+TLS_PRIVATE_KEY = "tls:index/privateKey:PrivateKey"
+TLS_SELF_SIGNED = "tls:index/selfSignedCert:SelfSignedCert"
+TLS_CERT_REQUEST = "tls:index/certRequest:CertRequest"
+TLS_LOCALLY_SIGNED = "tls:index/locallySignedCert:LocallySignedCert"
 
 
 class Apply(enum.Enum):
@@ -70,6 +74,35 @@ PASSWORD_RULES = {
     k: Apply.REPLACE
     for k in ("length", "special", "overrideSpecial", "upper", "lower", "numeric", "keepers")
 }
+# hashicorp/terraform-provider-tls v4 (pulumi-tls 5.x), internal/provider/resource_*.go
+# schemas: every argument has a RequiresReplace plan modifier (the PEM inputs
+# `requireReplaceIfStateContainsPEMString`, common.go: replace whenever the old value is a
+# PEM, which it always is once created) except `early_renewal_hours`, which has none and
+# is written by `updatedUsingPlan` (common_cert.go): state only. Renewal inside the early
+# window is a replacement too (tests/e2e/tls_certs.py, `diff`).
+_CERT_SUBJECT = ("privateKeyPem", "subject", "dnsNames", "ipAddresses", "uris")
+_CERT_ISSUE = (
+    "validityPeriodHours", "allowedUses", "isCaCertificate", "maxPathLength",
+    "setSubjectKeyId",
+)  # fmt: skip
+TLS_RULES: dict[str, dict[str, Apply]] = {
+    TLS_PRIVATE_KEY: dict.fromkeys(("algorithm", "ecdsaCurve", "rsaBits"), Apply.REPLACE),
+    TLS_CERT_REQUEST: dict.fromkeys(_CERT_SUBJECT, Apply.REPLACE),
+    TLS_SELF_SIGNED: {
+        **dict.fromkeys((*_CERT_SUBJECT, *_CERT_ISSUE, "setAuthorityKeyId"), Apply.REPLACE),
+        "earlyRenewalHours": Apply.STATE,
+    },
+    TLS_LOCALLY_SIGNED: {
+        **dict.fromkeys(
+            ("certRequestPem", "caPrivateKeyPem", "caCertPem", *_CERT_ISSUE), Apply.REPLACE
+        ),
+        "earlyRenewalHours": Apply.STATE,
+    },
+}
+# Schema defaults (`Default:` booldefault/int64default) of the certificates.
+_CERT_DEFAULTS: dict[str, Any] = {
+    "earlyRenewalHours": 0, "isCaCertificate": False, "setSubjectKeyId": False,
+}  # fmt: skip
 # The provider's delete-before-replace answer on a replacement (pulumi-terraform-bridge
 # pkg/tfbridge/provider.go, Diff: `len(replaces) > 0 && (res.Schema.DeleteBeforeReplace ||
 # nameRequiresDeleteBeforeReplace(...))`): pulumi-docker provider/resources.go declares it for
@@ -82,6 +115,12 @@ RULES: dict[str, dict[str, Apply]] = {
     VOLUME: VOLUME_RULES,
     REMOTE_IMAGE: REMOTE_IMAGE_RULES,
     RANDOM_PASSWORD: PASSWORD_RULES,
+    **TLS_RULES,
+}
+DEFAULTS: dict[str, dict[str, Any]] = {
+    CONTAINER: CONTAINER_DEFAULTS,
+    TLS_SELF_SIGNED: _CERT_DEFAULTS,
+    TLS_LOCALLY_SIGNED: _CERT_DEFAULTS,
 }
 
 
@@ -124,7 +163,7 @@ def schema_diff(
     if rules is None:
         raise UnmappedInput(resource, "<resource type>", RULES)
     sets = CONTAINER_SETS if resource.type == CONTAINER else set[str]()
-    defaults = CONTAINER_DEFAULTS if resource.type == CONTAINER else {}
+    defaults = DEFAULTS.get(resource.type, {})
     unknown_keys = set(unknown)
     changed: list[str] = []
     for key in sorted({*old, *new}):

@@ -14,7 +14,8 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,10 @@ from tests.e2e.harness import DeploymentError, label
 from tests.support.program import PROJECT_DIR
 
 CONTAINERS = ("postgres", "redis", "app", "ingress")
+# Modules not about archiving turn it off: no sidecar, TLS front, derived image or base
+# backups to wait for. The dev stack's module keeps the default (on) and test_pitr.py
+# proves archiving itself.
+NO_ARCHIVING = {"pitrEnabled": "false"}
 MARKER_TABLE = "e2e_marker"
 MARKER_KEY = "e2e:marker"
 
@@ -58,7 +63,9 @@ def users(d: Deployment) -> int:
     return int(checks.psql(d.container("postgres"), "SELECT count(*) FROM users"))
 
 
-def deployed(client: docker.DockerClient, stack: str, **extra: str | None) -> Iterator[Deployment]:
+def deployed(
+    client: docker.DockerClient, stack: str, **extra: str | None
+) -> Generator[Deployment, None, None]:
     """A module's deployment, its first `up` done and checked before any test uses it."""
     made = deployment(client, stack, **extra)
     d = next(made)
@@ -160,15 +167,18 @@ def replace_postgres_keep_volume(d: Deployment) -> None:
 
 
 def drop_database_volume(d: Deployment) -> None:
-    """An operator removes PostgreSQL and its volume by hand.
+    """An operator removes PostgreSQL and its volume by hand (and, with archiving, the
+    pgBackRest server sidecar, which mounts the volume: Docker refuses to remove a
+    volume in use).
 
-    `up` alone does not refresh, so the engine still believes both exist: the
+    `up` alone does not refresh, so the engine still believes they exist: the
     postgres gate fails, naming the container. `refresh` drops them from state and
     the next `up` recreates them and seeds again.
     """
     postgres = d.container("postgres")
-    postgres.remove(force=True)
     volume = d.harness.outputs("Volume/postgres-data")["id"]
+    for container in d.harness.client.containers.list(all=True, filters={"volume": volume}):
+        container.remove(force=True)
     d.harness.client.volumes.get(volume).remove(force=True)
     with pytest.raises(DeploymentError, match=f"container {postgres.name} does not exist"):
         d.up()
@@ -234,23 +244,31 @@ def backup_and_restore(d: Deployment) -> None:
     users_before = users(d)
     checks.psql(d.container("postgres"), "TRUNCATE users CASCADE")
     assert users(d) == 0
-    replicas = app_replicas(d)
-    started = {c.name: c.attrs["State"]["StartedAt"] for c in replicas}
-    app_flags = [arg for c in replicas for arg in ("--app-container", c.name)]
-    restore = subprocess.run(
-        [
-            sys.executable, "-m", "lifecycle.restore", "--agent-container", agent.name,
-            *app_flags, "--yes", "--json", "restore", "--latest",
-        ],
-        cwd=PROJECT_DIR, capture_output=True, text=True, check=False, timeout=600,
-    )  # fmt: skip
-    assert restore.returncode == 0, restore.stdout[-2000:] + restore.stderr[-2000:]
-    for replica in replicas:  # every replica was stopped (no writer left) and started again
-        replica.reload()
-        assert replica.attrs["State"]["StartedAt"] != started[replica.name], replica.name
+    with every_replica_restarted(d) as app_flags:
+        restore = subprocess.run(
+            [
+                sys.executable, "-m", "lifecycle.restore", "--agent-container", agent.name,
+                *app_flags, "--yes", "--json", "restore", "--latest",
+            ],
+            cwd=PROJECT_DIR, capture_output=True, text=True, check=False, timeout=600,
+        )  # fmt: skip
+        assert restore.returncode == 0, restore.stdout[-2000:] + restore.stderr[-2000:]
     assert users(d) == users_before
     status, body = wait_health(d.app_port)
     assert status == 200 and body["users"] == users_before, body
+
+
+@contextmanager
+def every_replica_restarted(d: Deployment) -> Iterator[list[str]]:
+    """The restore CLI's `--app-container` flags for every app replica; when the block
+    ends, each replica must have been stopped (no writer left) and started again. Both
+    restores, the logical and the point-in-time one, are held to it."""
+    replicas = app_replicas(d)
+    started = {c.name: c.attrs["State"]["StartedAt"] for c in replicas}
+    yield [arg for c in replicas for arg in ("--app-container", c.name)]
+    for replica in replicas:
+        replica.reload()
+        assert replica.attrs["State"]["StartedAt"] != started[replica.name], replica.name
 
 
 def app_replicas(d: Deployment) -> list[Any]:

@@ -30,7 +30,7 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def stack(docker_client: docker.DockerClient) -> Iterator[Deployment]:
-    yield from scenarios.deployed(docker_client, "dev")
+    yield from scenarios.deployed(docker_client, "dev", **scenarios.NO_ARCHIVING)
 
 
 def test_destroy_then_up_keeps_the_data_with_new_or_same_credentials(stack: Deployment) -> None:

@@ -1,6 +1,8 @@
 """The dev stack realised on Docker: healthy, idempotent, data-preserving, isolated.
 
-One deployment for the module; its fixture does the first `up` (see scenarios.py).
+One deployment for the module, with the defaults (continuous archiving on: the one
+module besides test_pitr.py that keeps it); its fixture does the first `up` (see
+scenarios.py).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from pathlib import Path
 import docker
 import pytest
 
-from tests.e2e import scenarios
+from tests.e2e import pitr_scenarios, scenarios
 from tests.e2e.conftest import Deployment
 
 pytestmark = pytest.mark.e2e
@@ -25,6 +27,10 @@ def dev(docker_client: docker.DockerClient) -> Iterator[Deployment]:
 
 def test_up_brings_every_container_healthy_migrated_and_seeded(dev: Deployment) -> None:
     scenarios.healthy_migrated_seeded(dev)
+
+
+def test_archiving_is_on_by_default_and_takes_a_first_full_backup(dev: Deployment) -> None:
+    pitr_scenarios.default_archiving_healthy(dev)
 
 
 def test_only_loopback_ports_are_published(dev: Deployment) -> None:

@@ -41,6 +41,7 @@ def nextjs(docker_client: docker.DockerClient) -> Iterator[Deployment]:
         appTemplate="nextjs",
         appContext=APP_CONTEXT,
         appBaseImage=images.NODE,
+        **scenarios.NO_ARCHIVING,
     )
 
 

@@ -27,6 +27,7 @@ def prodlike(docker_client: docker.DockerClient) -> Iterator[Deployment]:
         "dev",
         databaseAdminPortEnabled="false",
         lifecycleMode="in-network",
+        **scenarios.NO_ARCHIVING,
         appReplicas="2",
     )
 

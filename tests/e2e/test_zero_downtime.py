@@ -25,7 +25,7 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def stack(docker_client: docker.DockerClient) -> Iterator[Deployment]:
     require_image(docker_client, images.PEBBLE)
-    yield from scenarios.deployed(docker_client, "dev")
+    yield from scenarios.deployed(docker_client, "dev", **scenarios.NO_ARCHIVING)
 
 
 def test_redeploy_under_load_fails_no_request_and_keeps_every_post(stack: Deployment) -> None:

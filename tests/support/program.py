@@ -157,6 +157,10 @@ def _mock_outputs(args: pulumi_mocks.MockResourceArgs) -> tuple[str, dict[str, A
     elif t == "aws:iam/accessKey:AccessKey":
         rid = "AKIA" + digest[:16].upper()
         inputs["secret"] = secrets.token_urlsafe(30)
+    elif t.startswith("tls:index/"):
+        # Distinct, long fake PEMs so the e2e harness can substitute the real ones.
+        for key in ("privateKeyPem", "certPem", "certRequestPem"):
+            inputs.setdefault(key, f"mock-{key}-{digest}")
     elif t == "aws:iam/user:User":
         inputs["arn"] = f"arn:aws:iam::123456789012:user/{inputs.get('name')}"
     return rid, inputs

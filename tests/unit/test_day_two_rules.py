@@ -9,7 +9,7 @@ import pytest
 from components import validation
 from components.builds import repository_of
 from components.settings import ConfigError, load
-from lifecycle.health_gate import Observation, assess
+from lifecycle.container_health import Observation, assess
 from lifecycle.image_history import Build, build_tag, to_prune
 from tests.support.program import run_program, stack_config
 from tests.unit.test_settings import DictConfig
@@ -97,6 +97,26 @@ def test_gate_verdicts(
     observed: Observation, start: Observation | None, waited: float, verdict: str, why: str
 ) -> None:
     got, reason = assess(observed, start, waited)
+    assert got == verdict
+    assert why in reason
+
+
+@pytest.mark.parametrize(
+    ("observed", "waited", "verdict", "why"),
+    [
+        # PostgreSQL replaying WAL after a point-in-time restore: unhealthy is a phase.
+        (SICK, 200, "waiting", "unhealthy"),
+        (Observation("running", "healthy"), 250, "healthy", "is healthy"),
+        (SICK, 301, "failed", "still unhealthy after 300 s"),
+        # ... but an exit or a restart still ends the wait at once.
+        (Observation("exited", "unhealthy"), 5, "failed", "is exited"),
+        (Observation("running", "unhealthy", restarts=1), 5, "failed", "restarted"),
+    ],
+)
+def test_a_restore_waits_through_an_unhealthy_replay(
+    observed: Observation, waited: float, verdict: str, why: str
+) -> None:
+    got, reason = assess(observed, STARTING, waited, unhealthy_grace_s=300)
     assert got == verdict
     assert why in reason
 

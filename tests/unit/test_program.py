@@ -273,12 +273,16 @@ def test_backup_bucket_hardening() -> None:
     )
     policy = prod.one("aws:s3/bucketPolicy:BucketPolicy", "tls-only").inputs["policy"]
     assert '"aws:SecureTransport": "false"' in policy and '"Effect": "Deny"' in policy
-    rule = prod.one(
+    dumps, versions = prod.one(
         "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "lifecycle"
-    ).inputs["rules"][0]
-    assert rule["status"] == "Enabled"
-    assert rule["noncurrentVersionExpiration"]["noncurrentDays"] == 14
-    assert rule["expiration"]["days"] >= 14
+    ).inputs["rules"]
+    assert dumps["status"] == versions["status"] == "Enabled"
+    assert versions["noncurrentVersionExpiration"]["noncurrentDays"] == 14
+    assert dumps["expiration"]["days"] >= 14
+    # Expiry by age reaches only the logical dumps, never pgBackRest's repository (its
+    # archive.info is written once and needed for as long as any backup).
+    assert dumps["filter"]["prefix"] == "escalafin-"
+    assert "expiration" not in versions
     key = prod.one("aws:iam/accessKey:AccessKey", "agent-key")
     assert key.inputs["user"]
     assert prod.outputs["backupBucket"] == "escalafin-prod-backups"
@@ -384,8 +388,10 @@ def test_ops_image_matches_server_major(run: ProgramRun) -> None:
 
 
 def test_backup_agent_wiring(run: ProgramRun) -> None:
-    agent = next(c for c in run.of_type(CONTAINER) if "backup" in c.name)
-    assert set(networks_of(agent)) == {network_name(run, "internal")}
+    agent = run.one(CONTAINER, "backup-agent")
+    # prod archives to AWS S3: the agent (and PostgreSQL) also join the egress network.
+    egress = {network_name(run, "egress")} if run.stack == "prod" else set()
+    assert set(networks_of(agent)) == {network_name(run, "internal"), *egress}
     assert not agent.inputs.get("ports")
     env = env_of(agent)
     assert env["S3_BUCKET"] == run.outputs["backupBucket"]
@@ -493,7 +499,8 @@ def test_pinned_image_skips_the_build_and_runs_as_given() -> None:
     """Rollback: appImage = a previous imageDigest output."""
     previous = "sha256:" + "ab" * 32
     run = run_program("dev", {"escalafin:appImage": previous})
-    assert [i.name for i in run.of_type("docker:index/image:Image")] == ["ops"]  # no app build
+    built = [i.name for i in run.of_type("docker:index/image:Image")]
+    assert sorted(built) == ["ops", "postgres-pitr"]  # no app build
     assert run.one(CONTAINER, "app").inputs["image"] == previous
     assert run.outputs["imageDigest"] == previous
     # The pinned image is recorded as the build deployed last, so it stays kept.
