@@ -279,6 +279,91 @@ KEYS: tuple[Key, ...] = (
     _k("whatsappApiKey", "string", "WhatsApp (Evolution API): API key (secret).", secret=True),
     _k("whatsappInstance", "string", "WhatsApp (Evolution API): instance name."),
     _k("sentryDsn", "string", "Error monitoring: Sentry DSN (secret).", secret=True),
+    # --- target: where the stack runs (docker-host, or aws-ecs: keys starting with aws)
+    _k(
+        "target",
+        "string",
+        "Where the stack runs: docker-host (one Docker host) or aws-ecs (ECS Fargate, RDS "
+        "PostgreSQL, ElastiCache, ALB; needs aws:region).",
+        "docker-host",
+    ),
+    _k(
+        "awsVpcCidr",
+        "string",
+        "aws-ecs: private IPv4 /16 of the VPC (two public and two private /20 subnets).",
+        "10.40.0.0/16",
+    ),
+    _k(
+        "awsNatGateways",
+        "integer",
+        "aws-ecs: NAT gateways for the private subnets' egress: 1 (cheapest) or 2 (one per "
+        "zone, survives a zone outage).",
+        "1",
+    ),
+    _k(
+        "awsHostedZoneId",
+        "string",
+        "aws-ecs: Route 53 zone of appPublicUrl's host: the stack validates the ACM "
+        "certificate and points the name at the load balancer. Or set awsCertificateArn.",
+    ),
+    _k(
+        "awsCertificateArn",
+        "string",
+        "aws-ecs: an issued ACM certificate for appPublicUrl's host (DNS is then yours: "
+        "CNAME the host to the loadBalancerDnsName output).",
+    ),
+    _k(
+        "awsAppDesiredCount",
+        "integer",
+        "aws-ecs: app tasks behind the load balancer. Default: 1 in dev, 2 in prod.",
+        dev="1",
+        prod="2",
+    ),
+    _k(
+        "awsAppCpu",
+        "integer",
+        "aws-ecs: Fargate CPU units of an app task (256, 512, 1024, 2048, 4096); "
+        "appMemoryMb must be a size Fargate pairs with it.",
+        "512",
+    ),
+    _k("awsDbInstanceClass", "string", "aws-ecs: RDS instance class.", "db.t4g.micro"),
+    _k("awsDbAllocatedStorageGb", "integer", "aws-ecs: RDS storage (gp3) in GB.", "20"),
+    _k(
+        "awsDbMaxAllocatedStorageGb",
+        "integer",
+        "aws-ecs: RDS storage autoscaling ceiling in GB (0 = off).",
+        "100",
+    ),
+    _k(
+        "awsDbMultiAz",
+        "boolean",
+        "aws-ecs: RDS standby in a second zone. Default: off in dev, on in prod.",
+        dev="false",
+        prod="true",
+    ),
+    _k(
+        "awsDbParameters",
+        "array",
+        'aws-ecs: PostgreSQL parameters as ["name=value", ...] (RDS parameter group; '
+        "rds.force_ssl=1 is always set).",
+        "[]",
+    ),
+    _k("awsCacheNodeType", "string", "aws-ecs: ElastiCache (Valkey) node type.", "cache.t4g.micro"),
+    _k(
+        "awsCacheNodes",
+        "integer",
+        "aws-ecs: Valkey nodes: 1, or 2+ for a replica with automatic failover. "
+        "Default: 1 in dev, 2 in prod.",
+        dev="1",
+        prod="2",
+    ),
+    _k(
+        "awsLogRetentionDays",
+        "integer",
+        "aws-ecs: CloudWatch Logs retention of every task's logs, in days.",
+        "30",
+    ),
+    # --- end target
 )
 
 BY_NAME: dict[str, Key] = {key.name: key for key in KEYS}

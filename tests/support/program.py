@@ -83,12 +83,14 @@ def stack_config(
     stack: str,
     overrides: Mapping[str, str | None] | None = None,
     secrets: Mapping[str, str] | None = None,
+    stack_file: Path | None = None,
 ) -> tuple[dict[str, str], list[str]]:
     """Pulumi.yaml defaults + Pulumi.<stack>.yaml as the engine would hand them to the program.
 
     `overrides` use full keys ("escalafin:appPort"); None removes a key; `secrets`
     are set as `pulumi config set --secret` would. A value
     given as {"secure": ...} in the stack file becomes a placeholder secret.
+    `stack_file` reads another file as the stack's (examples/Pulumi.aws-prod.yaml).
     """
     project = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())
     config: dict[str, str] = {}
@@ -96,7 +98,7 @@ def stack_config(
     for key, spec in (project.get("config") or {}).items():
         if isinstance(spec, dict) and "default" in spec:
             config[f"{PROJECT}:{key}"] = _as_config_string(spec["default"])
-    stack_file = PROJECT_DIR / f"Pulumi.{stack}.yaml"
+    stack_file = stack_file or PROJECT_DIR / f"Pulumi.{stack}.yaml"
     if stack_file.exists():
         for key, value in (yaml.safe_load(stack_file.read_text()).get("config") or {}).items():
             full = key if ":" in key else f"{PROJECT}:{key}"
@@ -151,7 +153,78 @@ def _mock_outputs(args: pulumi_mocks.MockResourceArgs) -> tuple[str, dict[str, A
         inputs["secret"] = secrets.token_urlsafe(30)
     elif t == "aws:iam/user:User":
         inputs["arn"] = f"arn:aws:iam::123456789012:user/{inputs.get('name')}"
+    elif t.startswith("aws:"):
+        rid = _aws_outputs(t, args.name, inputs, digest) or rid
+    if t == "docker:index/image:Image" and inputs.get("skipPush") is False:
+        repository = str(inputs.get("imageName", "")).rsplit(":", 1)[0]
+        inputs["repoDigest"] = f"{repository}@sha256:{digest}"
     return rid, inputs
+
+
+AWS_ACCOUNT = "123456789012"
+AWS_REGION = "us-east-1"
+
+
+def _aws_outputs(t: str, name: str, inputs: dict[str, Any], digest: str) -> str | None:
+    """What pulumi-aws would return for the aws-ecs target's resources (ids, ARNs, endpoints)."""
+    service = t.split(":")[1].split("/", maxsplit=1)[0]
+    named = str(inputs.get("name") or inputs.get("namePrefix") or name)
+    inputs.setdefault("arn", f"arn:aws:{service}:{AWS_REGION}:{AWS_ACCOUNT}:{name}/{digest[:8]}")
+    if t == "aws:ecr/repository:Repository":
+        inputs.update(
+            registryId=AWS_ACCOUNT,
+            repositoryUrl=f"{AWS_ACCOUNT}.dkr.ecr.{AWS_REGION}.amazonaws.com/{named}",
+        )
+    elif t == "aws:rds/instance:Instance":
+        inputs.update(
+            address=f"{named}.abc123.{AWS_REGION}.rds.amazonaws.com", resourceId=f"db-{digest[:20]}"
+        )
+    elif t == "aws:elasticache/replicationGroup:ReplicationGroup":
+        inputs["primaryEndpointAddress"] = f"master.{named}.abc123.use1.cache.amazonaws.com"
+    elif t == "aws:lb/loadBalancer:LoadBalancer":
+        inputs.update(
+            dnsName=f"{named}-123.{AWS_REGION}.elb.amazonaws.com", zoneId="Z35SXDOTRQ7X7K"
+        )
+    elif t == "aws:ecs/taskDefinition:TaskDefinition":
+        family = inputs.get("family")
+        inputs.update(
+            arn=f"arn:aws:ecs:{AWS_REGION}:{AWS_ACCOUNT}:task-definition/{family}:1",
+            arnWithoutRevision=f"arn:aws:ecs:{AWS_REGION}:{AWS_ACCOUNT}:task-definition/{family}",
+        )
+    elif t == "aws:secretsmanager/secretVersion:SecretVersion":
+        inputs["secretArn"] = f"arn:aws:secretsmanager:{AWS_REGION}:{AWS_ACCOUNT}:secret:{name}"
+    elif t == "aws:acm/certificate:Certificate":
+        inputs["domainValidationOptions"] = [
+            {
+                "domainName": inputs.get("domainName"),
+                "resourceRecordName": f"_x.{inputs.get('domainName')}.",
+                "resourceRecordType": "CNAME",
+                "resourceRecordValue": "_y.acm-validations.aws.",
+            }
+        ]
+    elif t == "aws:acm/certificateValidation:CertificateValidation":
+        pass  # certificateArn is its input
+    elif t == "aws:route53/record:Record":
+        inputs["fqdn"] = str(inputs.get("name"))
+    elif t in ("aws:ec2/vpc:Vpc", "aws:ec2/subnet:Subnet", "aws:ec2/securityGroup:SecurityGroup"):
+        return f"{service}-{name}-{digest[:8]}"
+    return None
+
+
+_CALLS: dict[str, dict[str, Any]] = {
+    "aws:index/getAvailabilityZones:getAvailabilityZones": {
+        "names": [f"{AWS_REGION}a", f"{AWS_REGION}b", f"{AWS_REGION}c"],
+        "zoneIds": ["use1-az1", "use1-az2", "use1-az4"],
+    },
+    "aws:ecr/getAuthorizationToken:getAuthorizationToken": {
+        "userName": "AWS",
+        "password": "ecr-token-placeholder-0123456789",
+        "proxyEndpoint": f"https://{AWS_ACCOUNT}.dkr.ecr.{AWS_REGION}.amazonaws.com",
+        "authorizationToken": "QVdTOnRva2Vu",
+        "expiresAt": "2026-01-01T00:00:00Z",
+        "id": AWS_REGION,
+    },
+}
 
 
 class _Mocks(pulumi_mocks.Mocks):
@@ -161,7 +234,7 @@ class _Mocks(pulumi_mocks.Mocks):
     def call(
         self, args: pulumi_mocks.MockCallArgs
     ) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
-        return {}, None
+        return dict(_CALLS.get(args.token, {})), []
 
 
 def _secret_paths(value: struct_pb2.Value, path: str, found: set[str]) -> None:
@@ -238,9 +311,13 @@ def run_program(
     *,
     secrets: Mapping[str, str] | None = None,
     preview: bool = False,
+    stack_file: Path | None = None,
 ) -> ProgramRun:
-    """Evaluate __main__.py for `stack` under mocks; raise whatever the program raises."""
-    config, secret_keys = stack_config(stack, overrides, secrets)
+    """Evaluate the program for `stack` under mocks; raise whatever the program raises.
+
+    The program is __main__.py, or components.aws.program for a stack whose target is
+    aws-ecs (until __main__.py selects the target itself: docs/targets.md, phase 2)."""
+    config, secret_keys = stack_config(stack, overrides, secrets, stack_file)
     with _run_lock:
         pulumi_settings.ROOT.set(None)
         monitor = _RecordingMonitor(_Mocks())
@@ -253,7 +330,12 @@ def run_program(
         runtime_state.outputs.clear()
 
         def program() -> None:
-            runpy.run_path(str(PROJECT_DIR / "__main__.py"), run_name="__main__")
+            if config.get(f"{PROJECT}:target") == "aws-ecs":
+                from components.aws.program import main  # noqa: PLC0415
+
+                main()
+            else:
+                runpy.run_path(str(PROJECT_DIR / "__main__.py"), run_name="__main__")
 
         _sync_await(run_pulumi_func(program))
         root = pulumi_settings.get_root_resource()

@@ -1,0 +1,287 @@
+"""The whole EscalaFin deployment on AWS (target aws-ecs), as one component.
+
+Same reading order, same settings and the same outputs as `EscalaFin` (docker-host):
+secrets and network, the images, the stateful services (RDS, ElastiCache), the lifecycle
+(migrations, then the conditional seed, as one-off ECS tasks), the app (ECS service behind
+the ALB), then backups (a scheduled task into the hardened bucket). docs/targets.md shows
+how both compositions become implementations of one `Platform` seam.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from components.aws.backups import AwsBackups, AwsBackupsArgs
+from components.aws.cache import AwsCache, AwsCacheArgs
+from components.aws.database import AwsDatabase, AwsDatabaseArgs
+from components.aws.ingress import AwsIngress, AwsIngressArgs
+from components.aws.lifecycle import AwsLifecycle, AwsLifecycleArgs
+from components.aws.network import AwsNetwork, AwsNetworkArgs
+from components.aws.registry import ImageSource, RegistryImage, RegistryImageArgs
+from components.aws.secrets import AwsSecrets, AwsSecretsArgs
+from components.aws.security_groups import SecurityGroups, SecurityGroupsArgs, egress_ports
+from components.aws.service import AwsAppService, AwsAppServiceArgs
+from components.aws.task import ContainerSpec, FargateTask, FargateTaskArgs, Health
+from components.credentials import Credentials, CredentialsArgs
+from components.settings import PROJECT_DIR, AwsSettings, Settings
+from lifecycle.seed import password_env_name
+
+HEALTH_CHECK_INTERVAL_SECONDS = 60
+APP_USER = "1001:1001"
+
+
+@dataclass(frozen=True)
+class EscalaFinAwsArgs:
+    settings: Settings
+
+
+class EscalaFinAws(pulumi.ComponentResource):
+    app_url: str
+    health_url: str
+    image_digest: pulumi.Output[str]
+    backup_bucket: pulumi.Output[str]
+    monitoring: dict[str, Any]
+    generated_secrets: dict[str, pulumi.Output[str]]
+    load_balancer_dns_name: pulumi.Output[str]
+    """CNAME target for appPublicUrl's host when the stack does not own its DNS zone."""
+    app_service: pulumi.Output[str]
+    """ECS service name: `aws ecs update-service --desired-count 0` stops the app (restores)."""
+    backup_task_definition: pulumi.Output[str]
+    """Run it on demand: `aws ecs run-task --task-definition <this> ...` (README)."""
+
+    def __init__(
+        self, name: str, args: EscalaFinAwsArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("escalafin:aws:EscalaFin", name, None, opts)
+        s = args.settings
+        a = _aws(s)
+        child = pulumi.ResourceOptions(parent=self)
+        prefix = s.name_prefix
+
+        credentials = Credentials("credentials", CredentialsArgs(s), child)
+        network = AwsNetwork(
+            "network", AwsNetworkArgs(prefix, a.vpc_cidr, a.nat_gateways, a.region), child
+        )
+        groups = SecurityGroups(
+            "security-groups",
+            SecurityGroupsArgs(prefix, network.vpc.id, s.app.port, egress_ports(s.integrations)),
+            child,
+        )
+        platform = "linux/arm64" if a.cpu_architecture == "ARM64" else "linux/amd64"
+        build = s.app.build
+        app_image = RegistryImage(
+            "app-image",
+            RegistryImageArgs(
+                f"{prefix}-app",
+                ImageSource(
+                    context=build.context,
+                    dockerfile=build.dockerfile,
+                    platform=platform,
+                    target=build.target,
+                    build_args={"BASE_IMAGE": build.base_image, **build.build_args},
+                ),
+            ),
+            child,
+        )
+        ops_image = RegistryImage(
+            "ops-image",
+            RegistryImageArgs(
+                f"{prefix}-ops",
+                ImageSource(
+                    context=PROJECT_DIR,
+                    dockerfile=PROJECT_DIR / "ops" / "Dockerfile",
+                    platform="linux/amd64",
+                    build_args={
+                        "BASE_IMAGE": s.ops_base_image,
+                        "PG_MAJOR": str(s.database.major),
+                    },
+                ),
+            ),
+            child,
+        )
+
+        database = AwsDatabase(
+            "database",
+            AwsDatabaseArgs(
+                settings=s.database,
+                aws=a,
+                name_prefix=prefix,
+                password=credentials.database_password,
+                subnet_ids=network.private_subnet_ids,
+                security_group_id=groups.database.id,
+            ),
+            child,
+        )
+        cache = AwsCache(
+            "cache",
+            AwsCacheArgs(
+                aws=a,
+                name_prefix=prefix,
+                auth_token=credentials.redis_password,
+                subnet_ids=network.private_subnet_ids,
+                security_group_id=groups.cache.id,
+            ),
+            child,
+        )
+
+        secret_values: dict[str, pulumi.Output[str]] = {
+            "DATABASE_URL": database.url,
+            "REDIS_URL": cache.url,
+            "NEXTAUTH_SECRET": credentials.nextauth_secret,
+        }
+        plain_env: dict[str, str] = {}
+        for integration in s.integrations:
+            plain_env.update(integration.env)
+            secret_values.update(
+                {k: pulumi.Output.secret(v) for k, v in integration.secret_env.items()}
+            )
+        seed_envs = {
+            password_env_name(key): value for key, value in credentials.seed_passwords.items()
+        }
+        secrets = AwsSecrets(
+            "secrets",
+            AwsSecretsArgs(prefix, {**secret_values, **seed_envs}, a.deletion_protection),
+            child,
+        )
+        cluster = aws.ecs.Cluster(
+            "cluster",
+            name=prefix,
+            settings=[aws.ecs.ClusterSettingArgs(name="containerInsights", value="disabled")],
+            opts=child,
+        )
+        backups = AwsBackups(
+            "backups",
+            AwsBackupsArgs(
+                settings=s.backup,
+                aws=a,
+                name_prefix=prefix,
+                ops_image=ops_image.image_ref,
+                ops_repository_arn=ops_image.repository.arn,
+                cluster_arn=cluster.arn,
+                subnet_ids=network.private_subnet_ids,
+                security_group_id=groups.ops.id,
+                database_url_arn=secrets.arns["DATABASE_URL"],
+            ),
+            child,
+        )
+        lifecycle = AwsLifecycle(
+            "lifecycle",
+            AwsLifecycleArgs(
+                settings=s.lifecycle,
+                aws=a,
+                name_prefix=prefix,
+                ops_image=ops_image.image_ref,
+                ops_repository_arn=ops_image.repository.arn,
+                ops_memory_mb=s.backup.memory_mb,
+                cluster_arn=cluster.arn,
+                subnet_ids=network.private_subnet_ids,
+                security_group_id=groups.ops.id,
+                bucket=backups.bucket.name,
+                bucket_arn=backups.bucket.arn,
+                database_url=database.url,
+                database_identity=database.identity,
+                secret_arns=secrets.subset("DATABASE_URL", *sorted(seed_envs)),
+                seed_passwords=credentials.seed_passwords,
+                depends_on=[database.instance],
+            ),
+            child,
+        )
+
+        ingress = AwsIngress(
+            "ingress",
+            AwsIngressArgs(
+                aws=a,
+                name_prefix=prefix,
+                vpc_id=network.vpc.id,
+                public_subnet_ids=network.public_subnet_ids,
+                security_group_id=groups.alb.id,
+                app_port=s.app.port,
+                health=s.app.health,
+            ),
+            child,
+        )
+        h = s.app.health
+        app_task = FargateTask(
+            "app-task",
+            FargateTaskArgs(
+                family=f"{prefix}-app",
+                role="app",
+                container=ContainerSpec(
+                    name="app",
+                    image=app_image.image_ref,
+                    environment={
+                        "NODE_ENV": "production",
+                        "APP_ENV": s.environment,
+                        "APP_VERSION": s.app.version,
+                        "PORT": str(s.app.port),
+                        "HOSTNAME": "0.0.0.0",  # noqa: S104 - inside the task; the SG decides exposure
+                        "NEXTAUTH_URL": s.app.public_url,
+                        **s.app.extra_env,
+                        **plain_env,
+                    },
+                    secrets=secrets.subset(*sorted(secret_values)),
+                    port=s.app.port,
+                    user=APP_USER,
+                    health=Health(h.command, h.interval, h.timeout, h.retries, h.start_period),
+                ),
+                cpu=a.app_cpu,
+                memory_mb=s.app.memory_mb,
+                cpu_architecture=a.cpu_architecture,
+                region=a.region,
+                log_retention_days=a.log_retention_days,
+                repository_arn=app_image.repository.arn,
+            ),
+            child,
+        )
+        app = AwsAppService(
+            "app",
+            AwsAppServiceArgs(
+                name_prefix=prefix,
+                cluster_arn=cluster.arn,
+                task=app_task,
+                desired_count=a.app_desired_count,
+                subnet_ids=network.private_subnet_ids,
+                security_group_id=groups.app.id,
+                target_group_arn=ingress.target_group.arn,
+                app_port=s.app.port,
+                start_period=h.start_period,
+                depends_on=[lifecycle.seed, lifecycle.migrations, ingress.https],
+            ),
+            child,
+        )
+
+        self.app_url = s.app.public_url
+        self.health_url = s.app.health_url
+        self.image_digest = app_image.image_ref
+        self.backup_bucket = backups.bucket.name
+        self.load_balancer_dns_name = ingress.dns_name
+        self.app_service = app.service.name
+        self.backup_task_definition = backups.task.definition.arn
+        self.monitoring = {
+            "url": self.health_url,
+            "method": "GET",
+            "expectedStatus": 200,
+            "jsonField": "status",
+            "expectedValue": "healthy",
+            "intervalSeconds": HEALTH_CHECK_INTERVAL_SECONDS,
+            "timeoutSeconds": 10,
+        }
+        self.generated_secrets = credentials.generated
+        self.register_outputs(
+            {
+                "appUrl": self.app_url,
+                "healthUrl": self.health_url,
+                "imageDigest": self.image_digest,
+                "backupBucket": self.backup_bucket,
+            }
+        )
+
+
+def _aws(s: Settings) -> AwsSettings:
+    if s.aws is None:
+        raise AssertionError("EscalaFinAws needs settings loaded with target aws-ecs")
+    return s.aws
