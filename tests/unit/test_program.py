@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
 import pytest
 
 from tests.support.program import ProgramRun, Resource, run_program
+from tests.support.targets import occurrences, secret_values
 
 pytestmark = pytest.mark.unit
 
@@ -82,26 +82,6 @@ def test_app_env_is_wired(run: ProgramRun) -> None:
     assert env["APP_VERSION"]
     # integrations are set only when configured: none are in the stack files
     assert not {"SMTP_HOST", "SENTRY_DSN", "OPENPAY_MERCHANT_ID"} & set(env)
-
-
-def secret_values(run: ProgramRun) -> set[str]:
-    values = {r.outputs["result"] for r in run.of_type(PASSWORD)}
-    values |= {v for v in run.config.values() if v.startswith("placeholder-")}
-    return {v for v in values if len(v) >= 8}
-
-
-def occurrences(value: Any, needle: str, path: str = "") -> list[str]:
-    if isinstance(value, str):
-        return [path] if needle in value else []
-    if isinstance(value, dict):
-        return [
-            p
-            for k, v in value.items()
-            for p in occurrences(v, needle, f"{path}.{k}" if path else k)
-        ]
-    if isinstance(value, list):
-        return [p for i, v in enumerate(value) for p in occurrences(v, needle, f"{path}[{i}]")]
-    return []
 
 
 def test_every_secret_is_a_pulumi_secret_in_state(run: ProgramRun) -> None:

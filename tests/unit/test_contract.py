@@ -1,0 +1,95 @@
+"""The contract every deployment target keeps, checked on each target under mocks.
+
+Same outputs with the same meaning, secrets never in plaintext (state, task definitions,
+outputs), the app only after migrations and the seed, backups scheduled into the exported
+bucket, the monitored health URL being the one the target's own health checks use. Targets
+come from tests/support/targets.py: docker-host (dev, prod stack files) and aws-ecs (the
+example stack as prod and as dev).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.program import ProgramRun
+from tests.support.targets import (
+    CRON_DAILY_2AM,
+    MIGRATIONS,
+    PASSWORD,
+    SEED,
+    TARGETS,
+    TargetView,
+    depends_on,
+    occurrences,
+    secret_values,
+)
+
+pytestmark = pytest.mark.unit
+
+CONTRACT_OUTPUTS = ("appUrl", "healthUrl", "monitoring", "imageDigest", "backupBucket")
+
+
+@pytest.fixture(scope="module", params=TARGETS, ids=lambda t: t.name)
+def target(request: pytest.FixtureRequest) -> tuple[TargetView, ProgramRun]:
+    view: TargetView = request.param
+    return view, view.run()
+
+
+def test_same_outputs_with_the_same_meaning(target: tuple[TargetView, ProgramRun]) -> None:
+    _, run = target
+    assert set(CONTRACT_OUTPUTS) <= set(run.outputs)
+    app_url = run.outputs["appUrl"]
+    assert run.outputs["healthUrl"] == app_url + "/api/health"
+    monitoring = run.outputs["monitoring"]
+    assert monitoring["url"] == run.outputs["healthUrl"]
+    assert (monitoring["method"], monitoring["expectedStatus"]) == ("GET", 200)
+    assert (monitoring["jsonField"], monitoring["expectedValue"]) == ("status", "healthy")
+    assert run.outputs["imageDigest"]
+    assert run.outputs["backupBucket"]
+
+
+def test_secrets_never_in_plaintext(target: tuple[TargetView, ProgramRun]) -> None:
+    _, run = target
+    secrets = secret_values(run)
+    assert len(secrets) >= 5
+    leaks = [
+        f"{r.type} {r.name}: {path}"
+        for r in run.resources
+        if r.type != PASSWORD
+        for secret in secrets
+        for path in occurrences(r.inputs, secret)
+        if not r.is_secret(path)
+    ]
+    assert leaks == []
+    for name, value in run.outputs.items():
+        if name not in run.secret_outputs:
+            assert not [s for s in secrets if occurrences(value, s)], f"output {name} leaks"
+    assert {r.name for r in run.of_type(PASSWORD)} <= run.secret_outputs
+
+
+def test_app_waits_for_migrations_and_seed(target: tuple[TargetView, ProgramRun]) -> None:
+    view, run = target
+    migrations, seed = run.one(MIGRATIONS, "migrations"), run.one(SEED, "seed")
+    waits_for = depends_on(run, view.app(run))
+    assert {migrations.urn, seed.urn} <= waits_for
+    assert migrations.urn in seed.dependencies
+    for lifecycle in (migrations, seed):
+        assert lifecycle.is_secret("database_url")
+        assert lifecycle.inputs["database_identity"]
+    assert seed.is_secret("passwords")
+
+
+def test_backups_scheduled_into_the_exported_bucket(target: tuple[TargetView, ProgramRun]) -> None:
+    view, run = target
+    backups = view.backups(run)
+    assert CRON_DAILY_2AM.match(backups.schedule), backups.schedule
+    assert backups.bucket_env == run.outputs["backupBucket"]
+
+
+def test_monitored_health_url_is_what_the_target_checks(
+    target: tuple[TargetView, ProgramRun],
+) -> None:
+    view, run = target
+    path = run.outputs["healthUrl"].removeprefix(run.outputs["appUrl"])
+    checks = view.health_paths(run)
+    assert checks and all(path in check for check in checks), checks
