@@ -21,12 +21,11 @@ from components.cache import Cache, CacheArgs
 from components.credentials import Credentials, CredentialsArgs
 from components.database import Database, DatabaseArgs
 from components.lifecycle import DatabaseLifecycle, DatabaseLifecycleArgs
+from components.monitoring import monitoring_spec
 from components.network import Networks, NetworksArgs
 from components.object_store import EmbeddedObjectStore, EmbeddedObjectStoreArgs
 from components.ops_image import OpsImage, OpsImageArgs
 from components.settings import Settings
-
-HEALTH_CHECK_INTERVAL_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -185,15 +184,7 @@ class EscalaFin(pulumi.ComponentResource):
         self.backup_agent_container = agent.container_name
         self.app_container = app.container.name
         self.database_admin_endpoint = database.admin_endpoint
-        self.monitoring = {
-            "url": app.health_url,
-            "method": "GET",
-            "expectedStatus": 200,
-            "jsonField": "status",
-            "expectedValue": "healthy",
-            "intervalSeconds": HEALTH_CHECK_INTERVAL_SECONDS,
-            "timeoutSeconds": 10,
-        }
+        self.monitoring = monitoring_spec(app.health_url)
         self.generated_secrets = credentials.generated
         self.register_outputs(
             {

@@ -19,7 +19,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.aws.task import ContainerSpec, FargateTask, FargateTaskArgs, assume_role
+from components.aws.task import ContainerSpec, FargateTask, FargateTaskArgs, role_with_policy
 from components.backup_bucket import BackupBucket, BackupBucketArgs, agent_policy
 from components.settings import AwsSettings, BackupSettings
 
@@ -91,19 +91,14 @@ class AwsBackups(pulumi.ComponentResource):
         roles = [self.task.execution_role.arn]
         if self.task.task_role is not None:
             roles.append(self.task.task_role.arn)
-        scheduler_role = aws.iam.Role(
+        scheduler_role = role_with_policy(
             "scheduler",
-            name_prefix=f"{args.name_prefix[:30]}-backup-sched-",
-            assume_role_policy=assume_role("scheduler.amazonaws.com"),
-            opts=child,
-        )
-        aws.iam.RolePolicy(
-            "scheduler",
-            role=scheduler_role.id,
-            policy=pulumi.Output.all(
+            f"{args.name_prefix[:30]}-backup-sched-",
+            "scheduler.amazonaws.com",
+            pulumi.Output.all(
                 self.task.definition.arn_without_revision, args.cluster_arn, *roles
-            ).apply(lambda v: json.dumps(run_task_policy(v[0], v[1], v[2:]))),
-            opts=child,
+            ).apply(lambda v: run_task_policy(v[0], v[1], v[2:])),
+            child,
         )
         self.schedule = aws.scheduler.Schedule(
             "nightly",

@@ -27,10 +27,10 @@ from components.aws.security_groups import SecurityGroups, SecurityGroupsArgs, e
 from components.aws.service import AwsAppService, AwsAppServiceArgs
 from components.aws.task import ContainerSpec, FargateTask, FargateTaskArgs, Health
 from components.credentials import Credentials, CredentialsArgs
+from components.monitoring import monitoring_spec
 from components.settings import PROJECT_DIR, AwsSettings, Settings
 from lifecycle.seed import password_env_name
 
-HEALTH_CHECK_INTERVAL_SECONDS = 60
 APP_USER = "1001:1001"
 
 
@@ -261,15 +261,7 @@ class EscalaFinAws(pulumi.ComponentResource):
         self.load_balancer_dns_name = ingress.dns_name
         self.app_service = app.service.name
         self.backup_task_definition = backups.task.definition.arn
-        self.monitoring = {
-            "url": self.health_url,
-            "method": "GET",
-            "expectedStatus": 200,
-            "jsonField": "status",
-            "expectedValue": "healthy",
-            "intervalSeconds": HEALTH_CHECK_INTERVAL_SECONDS,
-            "timeoutSeconds": 10,
-        }
+        self.monitoring = monitoring_spec(self.health_url)
         self.generated_secrets = credentials.generated
         self.register_outputs(
             {

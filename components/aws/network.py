@@ -71,17 +71,20 @@ class AwsNetwork(pulumi.ComponentResource):
         self.private_subnet_ids = []
         self.private_route_tables = []
         nats: list[aws.ec2.NatGateway] = []
-        for i in range(ZONES):
-            zone = zones.names.apply(lambda names, i=i: names[i])
-            public = aws.ec2.Subnet(
-                f"public-{i}",
+
+        def subnet(tier: str, i: int, cidr: str) -> aws.ec2.Subnet:
+            return aws.ec2.Subnet(
+                f"{tier}-{i}",
                 vpc_id=self.vpc.id,
-                cidr_block=public_cidrs[i],
-                availability_zone=zone,
+                cidr_block=cidr,
+                availability_zone=zones.names.apply(lambda names: names[i]),
                 map_public_ip_on_launch=False,  # the ALB and NATs have their own IPs
-                tags={"Name": f"{prefix}-public-{i}", "escalafin:tier": "public"},
+                tags={"Name": f"{prefix}-{tier}-{i}", "escalafin:tier": tier},
                 opts=child,
             )
+
+        for i in range(ZONES):
+            public = subnet("public", i, public_cidrs[i])
             aws.ec2.RouteTableAssociation(
                 f"public-{i}", subnet_id=public.id, route_table_id=public_table.id, opts=child
             )
@@ -101,16 +104,7 @@ class AwsNetwork(pulumi.ComponentResource):
                 )
 
         for i in range(ZONES):
-            zone = zones.names.apply(lambda names, i=i: names[i])
-            private = aws.ec2.Subnet(
-                f"private-{i}",
-                vpc_id=self.vpc.id,
-                cidr_block=private_cidrs[i],
-                availability_zone=zone,
-                map_public_ip_on_launch=False,
-                tags={"Name": f"{prefix}-private-{i}", "escalafin:tier": "private"},
-                opts=child,
-            )
+            private = subnet("private", i, private_cidrs[i])
             nat = nats[i % len(nats)]
             table = aws.ec2.RouteTable(
                 f"private-{i}",

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from urllib.parse import urlsplit
 
 import pulumi
@@ -81,55 +82,41 @@ class SecurityGroups(pulumi.ComponentResource):
         self.database = group("database", "EscalaFin RDS: PostgreSQL from app and ops only")
         self.cache = group("cache", "EscalaFin ElastiCache: Valkey from the app only")
 
-        def allow_in(
+        def allow(
             rule: str,
-            target: aws.ec2.SecurityGroup,
+            group: aws.ec2.SecurityGroup,
             port: int,
+            peer: aws.ec2.SecurityGroup | None = None,
             *,
-            source: aws.ec2.SecurityGroup | None = None,
+            inbound: bool,
         ) -> None:
-            aws.vpc.SecurityGroupIngressRule(
+            """One TCP port from/to one peer group (None = anywhere)."""
+            kind = aws.vpc.SecurityGroupIngressRule if inbound else aws.vpc.SecurityGroupEgressRule
+            kind(
                 rule,
-                security_group_id=target.id,
+                security_group_id=group.id,
                 ip_protocol="tcp",
                 from_port=port,
                 to_port=port,
-                referenced_security_group_id=source.id if source else None,
-                cidr_ipv4=None if source else ANYWHERE,
+                referenced_security_group_id=peer.id if peer else None,
+                cidr_ipv4=None if peer else ANYWHERE,
                 description=rule,
                 opts=child,
             )
 
-        def allow_out(
-            rule: str,
-            origin: aws.ec2.SecurityGroup,
-            port: int,
-            *,
-            to: aws.ec2.SecurityGroup | None = None,
-        ) -> None:
-            aws.vpc.SecurityGroupEgressRule(
-                rule,
-                security_group_id=origin.id,
-                ip_protocol="tcp",
-                from_port=port,
-                to_port=port,
-                referenced_security_group_id=to.id if to else None,
-                cidr_ipv4=None if to else ANYWHERE,
-                description=rule,
-                opts=child,
-            )
-
+        allow_in = partial(allow, inbound=True)
+        allow_out = partial(allow, inbound=False)
         allow_in("alb-http-in", self.alb, 80)
         allow_in("alb-https-in", self.alb, HTTPS_PORT)
-        allow_out("alb-to-app", self.alb, args.app_port, to=self.app)
-        allow_in("app-from-alb", self.app, args.app_port, source=self.alb)
-        allow_out("app-to-database", self.app, POSTGRES_PORT, to=self.database)
-        allow_out("app-to-cache", self.app, REDIS_PORT, to=self.cache)
+        allow_out("alb-to-app", self.alb, args.app_port, self.app)
+        allow_in("app-from-alb", self.app, args.app_port, self.alb)
+        allow_out("app-to-database", self.app, POSTGRES_PORT, self.database)
+        allow_out("app-to-cache", self.app, REDIS_PORT, self.cache)
         for port in args.app_egress_ports:
             allow_out(f"app-egress-{port}", self.app, port)
-        allow_out("ops-to-database", self.ops, POSTGRES_PORT, to=self.database)
+        allow_out("ops-to-database", self.ops, POSTGRES_PORT, self.database)
         allow_out("ops-egress-443", self.ops, HTTPS_PORT)
-        allow_in("database-from-app", self.database, POSTGRES_PORT, source=self.app)
-        allow_in("database-from-ops", self.database, POSTGRES_PORT, source=self.ops)
-        allow_in("cache-from-app", self.cache, REDIS_PORT, source=self.app)
+        allow_in("database-from-app", self.database, POSTGRES_PORT, self.app)
+        allow_in("database-from-ops", self.database, POSTGRES_PORT, self.ops)
+        allow_in("cache-from-app", self.cache, REDIS_PORT, self.app)
         self.register_outputs({"app": self.app.id, "database": self.database.id})

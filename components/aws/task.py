@@ -146,6 +146,21 @@ class FargateTask(pulumi.ComponentResource):
         self.register_outputs({"taskDefinition": self.definition.arn})
 
 
+def role_with_policy(
+    name: str,
+    name_prefix: str,
+    service: str,
+    policy: pulumi.Output[dict[str, Any]],
+    opts: pulumi.ResourceOptions,
+) -> aws.iam.Role:
+    """A role `service` may assume, with one inline policy (and nothing attached)."""
+    role = aws.iam.Role(
+        name, name_prefix=name_prefix, assume_role_policy=assume_role(service), opts=opts
+    )
+    aws.iam.RolePolicy(name, role=role.id, policy=policy.apply(json.dumps), opts=opts)
+    return role
+
+
 def assume_role(service: str) -> str:
     return json.dumps(
         {

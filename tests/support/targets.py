@@ -100,6 +100,30 @@ def occurrences(value: Any, needle: str, path: str = "") -> list[str]:
     return []
 
 
+def plaintext_leaks(run: ProgramRun) -> list[str]:
+    """Where a secret value sits in a resource's inputs or an output outside a Pulumi secret."""
+    secrets = secret_values(run)
+    leaks = [
+        f"{r.type} {r.name}: {path}"
+        for r in run.resources
+        if r.type != PASSWORD
+        for secret in secrets
+        for path in occurrences(r.inputs, secret)
+        if not r.is_secret(path)
+    ]
+    leaks += [
+        f"output {name}"
+        for name, value in run.outputs.items()
+        if name not in run.secret_outputs and any(occurrences(value, s) for s in secrets)
+    ]
+    leaks += [
+        f"generated {r.name} not a secret output"
+        for r in run.of_type(PASSWORD)
+        if r.name not in run.secret_outputs
+    ]
+    return leaks
+
+
 @dataclass(frozen=True)
 class Backups:
     schedule: str
