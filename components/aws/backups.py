@@ -19,9 +19,10 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.aws.task import ContainerSpec, FargateTask, FargateTaskArgs, role_with_policy
+from components.aws.task import FargateTask, FargateTaskArgs, role_with_policy
 from components.backup_bucket import BackupBucket, BackupBucketArgs, agent_policy
 from components.settings import AwsSettings, BackupSettings
+from components.specs import ContainerSpec
 
 OPS_CONTAINER = "ops"
 

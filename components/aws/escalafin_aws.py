@@ -21,14 +21,15 @@ from components.aws.database import AwsDatabase, AwsDatabaseArgs
 from components.aws.ingress import AwsIngress, AwsIngressArgs
 from components.aws.lifecycle import AwsLifecycle, AwsLifecycleArgs
 from components.aws.network import AwsNetwork, AwsNetworkArgs
-from components.aws.registry import ImageSource, RegistryImage, RegistryImageArgs
+from components.aws.registry import RegistryImage, RegistryImageArgs
 from components.aws.secrets import AwsSecrets, AwsSecretsArgs
 from components.aws.security_groups import SecurityGroups, SecurityGroupsArgs, egress_ports
 from components.aws.service import AwsAppService, AwsAppServiceArgs
-from components.aws.task import ContainerSpec, FargateTask, FargateTaskArgs, Health
+from components.aws.task import FargateTask, FargateTaskArgs
 from components.credentials import Credentials, CredentialsArgs
 from components.monitoring import monitoring_spec
 from components.settings import PROJECT_DIR, AwsSettings, Settings
+from components.specs import ContainerSpec, ImageSource
 from lifecycle.seed import password_env_name
 
 APP_USER = "1001:1001"
@@ -226,7 +227,7 @@ class EscalaFinAws(pulumi.ComponentResource):
                     secrets=secrets.subset(*sorted(secret_values)),
                     port=s.app.port,
                     user=APP_USER,
-                    health=Health(h.command, h.interval, h.timeout, h.retries, h.start_period),
+                    health=h,
                 ),
                 cpu=a.app_cpu,
                 memory_mb=s.app.memory_mb,

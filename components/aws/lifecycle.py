@@ -18,8 +18,9 @@ from typing import Any
 
 import pulumi
 
-from components.aws.task import ContainerSpec, FargateTask, FargateTaskArgs
+from components.aws.task import FargateTask, FargateTaskArgs
 from components.settings import AwsSettings, LifecycleSettings
+from components.specs import ContainerSpec
 from lifecycle.jobs import EcsTarget, RunnerArgs
 from lifecycle.providers import (
     ConditionalSeed,

@@ -17,27 +17,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_docker as docker
 from docker.utils.build import exclude_paths  # pyright: ignore[reportUnknownVariableType]
 
+from components.specs import ImageSource
+
 KEEP_IMAGES = 20
-
-
-@dataclass(frozen=True)
-class ImageSource:
-    """What to build: the same for every target (docs/targets.md, `Platform.image`)."""
-
-    context: Path
-    dockerfile: Path
-    platform: str
-    target: str | None = None
-    build_args: Mapping[str, str] = field(default_factory=dict[str, str])
 
 
 def content_tag(source: ImageSource) -> str:

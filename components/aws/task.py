@@ -17,37 +17,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
 from components.aws.rules import duration_seconds
-
-
-@dataclass(frozen=True)
-class Health:
-    command: Sequence[str]
-    interval: str
-    timeout: str
-    retries: int
-    start_period: str
-
-
-@dataclass(frozen=True)
-class ContainerSpec:
-    """One container: the same fields a docker-host container takes (docs/targets.md)."""
-
-    name: str
-    image: pulumi.Input[str]
-    environment: Mapping[str, str] = field(default_factory=dict[str, str])
-    secrets: Mapping[str, pulumi.Input[str]] = field(default_factory=dict[str, pulumi.Input[str]])
-    """Environment variable name → Secrets Manager ARN."""
-    command: Sequence[str] | None = None
-    port: int | None = None
-    user: str | None = None
-    health: Health | None = None
+from components.specs import ContainerSpec
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from components.aws.registry import ImageSource, content_tag
+from components.aws.registry import content_tag
+from components.specs import ImageSource
 from policy.containers import SECRET_NAME
 from tests.support.program import ProgramRun
 from tests.support.targets import (
