@@ -31,7 +31,7 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
-from moto.ecs.models import EC2ContainerServiceBackend, ecs_backends
+from moto.ecs.models import EC2ContainerServiceBackend
 from moto.moto_api import state_manager
 
 from lifecycle import ecs_runner, job_bundle, jobs
@@ -41,7 +41,6 @@ from lifecycle.providers import MigrationsProvider, SeedProvider
 pytestmark = pytest.mark.unit
 
 REGION = "us-east-1"
-ACCOUNT = "123456789012"
 REPO = Path(__file__).resolve().parents[2]
 SEED_FILE = REPO / "app" / "prisma" / "seed.json"
 MIGRATIONS = REPO / "app" / "prisma" / "migrations"
@@ -74,6 +73,7 @@ class Script:
 
 @dataclass
 class Ran:
+    task: Any
     command: list[str]
     overrides: dict[str, Any]
     fetched: list[str]
@@ -99,7 +99,7 @@ class FakeAgent:
             fetched = sorted(
                 str(p.relative_to(destination)) for p in destination.rglob("*") if p.is_file()
             )
-            self.runs.append(Ran(command, task.overrides, fetched))
+            self.runs.append(Ran(task, command, task.overrides, fetched))
             container = task.containers[0]
             container.exitCode = self.script.exit_code
             if self.script.container_reason:
@@ -128,16 +128,18 @@ class FakeAgent:
             self.write_logs(*self.pending_logs.pop())
 
 
-@pytest.fixture()
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-        monkeypatch.setenv(key, "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    with mock_aws():
-        yield
+@pytest.fixture(scope="module")
+def aws() -> Iterator[None]:
+    """One moto account for the module (tests share it; each test's task is its own)."""
+    with pytest.MonkeyPatch.context() as env:
+        for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+            env.setenv(key, "testing")
+        env.setenv("AWS_DEFAULT_REGION", REGION)
+        with mock_aws():
+            yield
 
 
-@pytest.fixture()
+@pytest.fixture(scope="module")
 def target(aws: None) -> EcsTarget:
     ec2 = boto3.client("ec2", region_name=REGION)
     vpc = ec2.create_vpc(CidrBlock="10.40.0.0/16")["Vpc"]["VpcId"]
@@ -241,14 +243,12 @@ def test_task_runs_in_private_subnets_without_public_ip(
     target: EcsTarget, agent: FakeAgent
 ) -> None:
     migrate(target, agent)
+    [ran] = agent.runs
     ecs = boto3.client("ecs", region_name=REGION)
-    [arn] = ecs.list_tasks(cluster="escalafin")["taskArns"]
-    [task] = ecs.describe_tasks(cluster="escalafin", tasks=[arn])["tasks"]
+    [task] = ecs.describe_tasks(cluster="escalafin", tasks=[ran.task.task_arn])["tasks"]
     assert task.get("launchType") == "FARGATE"
     assert task.get("lastStatus") == "STOPPED"
-    backend = ecs_backends[ACCOUNT][REGION]
-    network = next(iter(backend.tasks["escalafin"].values())).network_configuration
-    assert network["awsvpcConfiguration"] == {
+    assert ran.task.network_configuration["awsvpcConfiguration"] == {
         "subnets": list(target.subnets),
         "securityGroups": list(target.security_groups),
         "assignPublicIp": "DISABLED",
@@ -354,7 +354,8 @@ def test_timeout_stops_the_task_and_fails(target: EcsTarget, agent: FakeAgent) -
     finally:
         state_manager.unset_transition("ecs::task")
     assert "did not finish within 0.05s; stopped" in str(failed.value)
-    task = next(iter(ecs_backends[ACCOUNT][REGION].tasks["escalafin"].values()))
+    [ran] = agent.runs
+    task = ran.task
     assert task.desired_status == "STOPPED"
     assert "did not finish" in task.stopped_reason
     assert bucket_keys() == []
@@ -371,6 +372,7 @@ def test_altered_archive_is_refused_in_the_task(
     with pytest.raises(job_bundle.BundleError) as missing:
         job_bundle.fetch("s3://escalafin-backups/lifecycle-jobs/none.tar", "0" * 64, tmp_path)
     assert missing.value.exit_code == 4
+    s3.delete_object(Bucket=target.bundle_bucket, Key="lifecycle-jobs/x.tar")  # shared bucket
 
 
 # ------------------------------------------------------------------ the providers, unchanged
