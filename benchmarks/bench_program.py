@@ -18,13 +18,14 @@ from pathlib import Path
 from unittest import mock
 
 from tests.support import program
+from tests.support.targets import AWS_STACK_FILE
 
 
-def timed(stack: str, runs: int, *, preview: bool) -> list[float]:
+def timed(stack: str, runs: int, *, preview: bool, stack_file: Path | None = None) -> list[float]:
     samples: list[float] = []
     for _ in range(runs):
         start = time.perf_counter()
-        program.run_program(stack, preview=preview)
+        program.run_program(stack, preview=preview, stack_file=stack_file)
         samples.append(time.perf_counter() - start)
     return samples
 
@@ -55,10 +56,11 @@ def main() -> None:
     program.run_program("dev")  # warm imports so the first sample is not an outlier
     print(f"{'evaluation':<22} {'median ms':>9} {'min ms':>9} {'max ms':>9} {'resources':>10}")
     print(row("floor (empty program)", floor(args.runs), 0))
-    for stack in ("dev", "prod"):
-        count = len(program.run_program(stack).resources)
-        print(row(f"{stack} preview", timed(stack, args.runs, preview=True), count))
-        print(row(f"{stack} up (mocks)", timed(stack, args.runs, preview=False), count))
+    for stack, stack_file in (("dev", None), ("prod", None), ("aws-prod", AWS_STACK_FILE)):
+        count = len(program.run_program(stack, stack_file=stack_file).resources)
+        for label, preview in (("preview", True), ("up (mocks)", False)):
+            samples = timed(stack, args.runs, preview=preview, stack_file=stack_file)
+            print(row(f"{stack} {label}", samples, count))
 
 
 if __name__ == "__main__":
