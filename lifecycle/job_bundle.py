@@ -8,13 +8,16 @@ task has no such door, so lifecycle.ecs_runner stages it in S3 and this module u
 under /tmp (the archive's paths start with `escalafin-job/`) before running the lifecycle
 command in this process (`runpy`, as `python -m` would). The command's exit code is this
 process's exit code; a missing or altered archive fails with one JSON line like every
-lifecycle command. Credentials: the task role (s3:GetObject on the bundle prefix only).
+lifecycle command. Credentials: the task role (s3:GetObject on the bundle prefix only);
+the client is lifecycle.object_store's (retries, timeouts, S3_ENDPOINT_URL for an
+S3-compatible store, as the backup agent uses).
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import os
 import runpy
 import sys
 import tarfile
@@ -22,10 +25,10 @@ from pathlib import Path
 from typing import Final
 from urllib.parse import urlsplit
 
-import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from lifecycle import cli
+from lifecycle.object_store import ObjectStore, StoreSettings
 
 EXTRACT_TO: Final = Path("/tmp")  # noqa: S108 (inside the throwaway task; jobs.JOB_DIR's parent)
 
@@ -41,9 +44,16 @@ def fetch(uri: str, sha256: str, destination: Path = EXTRACT_TO) -> int:
     parts = urlsplit(uri)
     if parts.scheme != "s3" or not parts.netloc or not parts.path.strip("/"):
         raise BundleError(f"job input {uri!r}: expected s3://bucket/key", cli.EXIT_USAGE)
+    store = ObjectStore(
+        StoreSettings(
+            bucket=parts.netloc,
+            endpoint_url=os.environ.get("S3_ENDPOINT_URL") or None,
+            region=os.environ.get("S3_REGION") or os.environ.get("AWS_REGION") or None,
+        )
+    )
     try:
-        s3 = boto3.client("s3")  # pyright: ignore[reportUnknownMemberType]
-        body = s3.get_object(Bucket=parts.netloc, Key=parts.path.lstrip("/"))["Body"].read()
+        found = store.client.get_object(Bucket=parts.netloc, Key=parts.path.lstrip("/"))
+        body = found["Body"].read()
     except (ClientError, BotoCoreError) as exc:
         raise BundleError(f"cannot read job input {uri}: {exc}", cli.EXIT_UNAVAILABLE) from None
     actual = hashlib.sha256(body).hexdigest()
