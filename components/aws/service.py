@@ -6,8 +6,12 @@
   target group drains for 30 s).
 - The deployment circuit breaker with rollback: a deploy whose tasks keep failing their
   health checks is stopped and the previous task definition (previous image digest)
-  restored by ECS itself. `wait_for_steady_state` makes `pulumi up` wait for the outcome,
-  so a rolled-back deploy fails the `up` instead of reporting success.
+  restored by ECS itself. `wait_for_steady_state` makes `pulumi up` wait for the outcome —
+  but a rolled-back service is steady too, and the provider then reports success
+  (hashicorp/terraform-provider-aws#20858, open; terraform-aws-modules/terraform-aws-ecs#325).
+  So the service's task definition as read back after the wait must be the one requested
+  (`rolled_forward`, registered as a component output, so a mismatch fails the `up`) — the
+  check the Terraform community uses as a lifecycle postcondition.
 - The service is declared after the migrations and the seed (depends_on): a new image only
   reaches users once its migrations have been applied.
 """
@@ -40,6 +44,8 @@ class AwsAppServiceArgs:
 
 class AwsAppService(pulumi.ComponentResource):
     service: aws.ecs.Service
+    deployed: pulumi.Output[str]
+    """The task definition the service runs after `up` — the requested one, or `up` fails."""
 
     def __init__(
         self, name: str, args: AwsAppServiceArgs, opts: pulumi.ResourceOptions | None = None
@@ -75,4 +81,22 @@ class AwsAppService(pulumi.ComponentResource):
             wait_for_steady_state=True,
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
         )
-        self.register_outputs({"service": self.service.name})
+        self.deployed = pulumi.Output.all(
+            self.service.task_definition, args.task.definition.arn
+        ).apply(lambda v: rolled_forward(v[0], v[1]))
+        self.register_outputs({"service": self.service.name, "taskDefinition": self.deployed})
+
+
+class RolledBack(RuntimeError):
+    """ECS rolled the deployment back: the service runs an older task definition."""
+
+
+def rolled_forward(running: str, requested: str) -> str:
+    """`requested` when the service runs it; RolledBack otherwise (circuit breaker)."""
+    if running != requested:
+        raise RolledBack(
+            f"the ECS deployment of {requested} was rolled back by the circuit breaker: the "
+            f"service still runs {running}. Its events and the app's logs say why "
+            "(aws ecs describe-services ...); the next `pulumi up` deploys again."
+        )
+    return requested

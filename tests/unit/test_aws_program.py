@@ -15,8 +15,10 @@ from typing import Any
 import pytest
 
 from components.aws.registry import content_tag
+from components.aws.service import rolled_forward
 from components.specs import ImageSource
 from policy.containers import SECRET_NAME
+from tests.support import program
 from tests.support.program import ProgramRun
 from tests.support.targets import (
     MIGRATIONS,
@@ -245,6 +247,23 @@ def test_app_service_rolls_and_rolls_back(run: ProgramRun) -> None:
     deps = set(service.dependencies)
     assert run.one(MIGRATIONS, "migrations").urn in deps and run.one(SEED, "seed").urn in deps
     assert i["healthCheckGracePeriodSeconds"] == 40  # healthStartPeriod
+
+
+def test_a_rolled_back_deploy_fails_the_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The provider reads the service back after the wait: after a circuit-breaker rollback
+    its task definition is the previous one (simulated here), and `up` must fail."""
+    real = program._aws_outputs
+
+    def rolled_back(t: str, name: str, inputs: dict[str, Any], digest: str) -> str | None:
+        if t == SERVICE:
+            inputs["taskDefinition"] = "arn:aws:ecs:us-east-1:123456789012:task-definition/x:0"
+        return real(t, name, inputs, digest)
+
+    monkeypatch.setattr(program, "_aws_outputs", rolled_back)
+    with pytest.raises(Exception, match="rolled back by the circuit breaker") as failed:
+        run_aws("prod")
+    assert "task-definition/x:0" in str(failed.value)
+    assert rolled_forward("arn:td:2", "arn:td:2") == "arn:td:2"
 
 
 def test_https_with_redirect_and_health_check(run: ProgramRun) -> None:
