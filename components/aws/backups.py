@@ -94,7 +94,7 @@ class AwsBackups(pulumi.ComponentResource):
             roles.append(self.task.task_role.arn)
         scheduler_role = role_with_policy(
             "scheduler",
-            f"{args.name_prefix[:30]}-backup-sched-",
+            f"{args.name_prefix[:24]}-backup-sched-",  # IAM name_prefix: at most 38
             "scheduler.amazonaws.com",
             pulumi.Output.all(
                 self.task.definition.arn_without_revision, args.cluster_arn, *roles

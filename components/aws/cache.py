@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.aws.rules import fit_name
 from components.settings import AwsSettings
 
 PORT = 6379
@@ -50,7 +51,7 @@ class AwsCache(pulumi.ComponentResource):
         replicated = a.cache_nodes > 1
         self.group = aws.elasticache.ReplicationGroup(
             "valkey",
-            replication_group_id=f"{args.name_prefix}-cache"[:40],
+            replication_group_id=fit_name(f"{args.name_prefix}-cache", 40),
             description="EscalaFin cache (sessions, rate limits)",
             engine="valkey",
             engine_version=ENGINE_VERSION,

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.aws.rules import duration_seconds
+from components.aws.rules import duration_seconds, fit_name
 from components.settings import AwsSettings, Healthcheck
 
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
@@ -50,7 +50,7 @@ class AwsIngress(pulumi.ComponentResource):
         a, h = args.aws, args.health
         self.load_balancer = aws.lb.LoadBalancer(
             "alb",
-            name=f"{args.name_prefix}"[:32],
+            name=fit_name(args.name_prefix, 32),
             load_balancer_type="application",
             internal=False,
             subnets=list(args.public_subnet_ids),

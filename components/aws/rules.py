@@ -167,3 +167,8 @@ def scheduler_cron(cron: str) -> str:
         "a schedule with a day of month or a day of week, not both, on aws-ecs "
         "(EventBridge Scheduler cannot combine them)"
     )
+
+
+def fit_name(name: str, limit: int) -> str:
+    """`name` cut to an AWS name limit, never ending in a hyphen (ALB, ElastiCache refuse)."""
+    return name[:limit].rstrip("-")

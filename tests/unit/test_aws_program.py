@@ -389,3 +389,15 @@ def test_network_spans_two_zones_with_nat_and_s3_endpoint(run: ProgramRun) -> No
         r for r in run.of_type("aws:ec2/routeTable:RouteTable") if r.name.startswith("private")
     ):
         assert [r.get("natGatewayId") for r in table.inputs["routes"]] != [None]
+
+
+def test_names_fit_aws_limits_for_the_longest_prefix() -> None:
+    prefix = "e" + "-x" * 15 + "-abcdefghi"  # 40 characters, hyphens where cuts land
+    run = run_aws("prod", {"escalafin:namePrefix": prefix})
+    alb = run.one("aws:lb/loadBalancer:LoadBalancer", "alb").inputs["name"]
+    cache = run.one(VALKEY, "valkey").inputs["replicationGroupId"]
+    assert len(alb) <= 32 and not alb.endswith("-")
+    assert len(cache) <= 40 and not cache.endswith("-")
+    for role in run.of_type("aws:iam/role:Role"):
+        assert len(role.inputs["namePrefix"]) <= 38, role.inputs["namePrefix"]
+    assert len(run.one(RDS, "postgres").inputs["identifier"]) <= 63
