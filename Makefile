@@ -20,7 +20,7 @@ lint: venv
 	$(VENV)/bin/ruff format --check .
 
 typecheck: venv
-	$(VENV)/bin/pyright
+	$(VENV)/bin/pyright -p pyright.dev.json
 
 # Every tier it can: lint, types, then unit · lifecycle · images · e2e.
 test: lint typecheck

@@ -11,12 +11,13 @@ lifecycle.backup now`; restores: `python -m lifecycle.restore --stack <stack> ..
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_docker as docker
 
-from components.containers import container_options, env_list, healthcheck, labels
+from components.containers import container_options, env_list, health_gate, healthcheck, labels
 from components.settings import BackupSettings
 
 BACKUP_DIR = "/backup-escalafin"
@@ -38,10 +39,18 @@ class BackupAgentArgs:
     """Set for the embedded store (dev); None means AWS S3."""
     s3_access_key_id: pulumi.Input[str]
     s3_secret_access_key: pulumi.Input[str]
+    docker_host: str | None = None
+    depends_on: Sequence[pulumi.Resource] = ()
+    """What the container must wait for (the bucket, migrations). On the container itself:
+    the Python SDK sends only a resource's own depends_on and property dependencies
+    (pulumi/runtime/resource.py, prepare_resource), so a component's depends_on does not
+    hold its children back, and the agent's first backup would find no bucket."""
 
 
 class BackupAgent(pulumi.ComponentResource):
     container: docker.Container
+    ready: pulumi.Resource
+    """Its HealthGate."""
     container_name: pulumi.Output[str]
     """What `python -m lifecycle.restore --stack` needs (export it as backupAgentContainer)."""
 
@@ -58,6 +67,7 @@ class BackupAgent(pulumi.ComponentResource):
             "BACKUP_RETENTION_DAYS": str(s.retention_days),
             "BACKUP_KEEP_MIN": str(s.keep_min),
             "BACKUP_HEALTH_GRACE_S": str(HEALTH_GRACE_SECONDS),
+            "BACKUP_DRILL_SCHEDULE": s.drill_schedule,
             "S3_BUCKET": s.bucket_name,
             "S3_REGION": s.region,
         }
@@ -89,10 +99,16 @@ class BackupAgent(pulumi.ComponentResource):
             ),
             restart=args.restart_policy,
             memory=s.memory_mb,
+            memory_swap=s.memory_mb,
             labels=labels(args.name_prefix, "backup-agent"),
-            wait=True,
-            wait_timeout=180,
-            opts=container_options(self),
+            opts=container_options(self, args.depends_on),
+        )
+        self.ready = health_gate(
+            self.container,
+            "backup-agent-health",
+            docker_host=args.docker_host,
+            timeout_s=180,
+            parent=self,
         )
         self.container_name = self.container.name
         self.register_outputs({"container": self.container_name})

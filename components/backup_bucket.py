@@ -1,12 +1,9 @@
-"""The off-site backup bucket, hardened: versioned, encrypted, private, TLS-only.
+"""The off-site backup bucket on AWS S3, hardened: versioned, encrypted, private, TLS-only.
 
-The same component serves prod (AWS) and dev (the embedded S3-compatible
-store, through an aws.Provider pointed at it). Stores that do not implement
-every S3 control (MinIO has no public-access-block API) get `hardened=False`:
-they are private by construction, reachable only from the internal network
-and loopback. Lifecycle rules expire current and noncurrent versions a little
-after the agent's own retention, so the bucket never keeps what retention
-already dropped, and never drops what it still keeps.
+Prod only: dev keeps its backups in the embedded store (components/object_store.py),
+so the dev stack needs no AWS provider. Lifecycle rules expire current and noncurrent
+versions a little after the agent's own retention, so the bucket never keeps what
+retention already dropped, and never drops what it still keeps.
 """
 
 from __future__ import annotations
@@ -27,10 +24,8 @@ EXPIRY_GRACE_DAYS = 30
 @dataclass(frozen=True)
 class BackupBucketArgs:
     settings: BackupSettings
-    hardened: bool
     protect: bool
     create_credentials: bool
-    provider: aws.Provider | None = None
 
 
 class BackupBucket(pulumi.ComponentResource):
@@ -46,7 +41,7 @@ class BackupBucket(pulumi.ComponentResource):
     ) -> None:
         super().__init__("escalafin:index:BackupBucket", name, None, opts)
         s = args.settings
-        child = pulumi.ResourceOptions(parent=self, provider=args.provider)
+        child = pulumi.ResourceOptions(parent=self)
         self.bucket = aws.s3.Bucket(
             "bucket",
             bucket=s.bucket_name,
@@ -88,8 +83,7 @@ class BackupBucket(pulumi.ComponentResource):
             ],
             opts=child,
         )
-        if args.hardened:
-            self._harden(bucket_id, self.bucket.arn, child)
+        self._harden(bucket_id, self.bucket.arn, child)
         self.access_key_id = None
         self.secret_access_key = None
         if args.create_credentials:

@@ -7,7 +7,15 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_docker as docker
 
-from components.containers import container_options, data_volume, env_list, healthcheck, labels
+from components.containers import (
+    container_options,
+    data_volume,
+    env_list,
+    health_gate,
+    healthcheck,
+    labels,
+)
+from components.dsn import redis_url
 from components.network import INTERNAL_ALIASES
 from components.settings import CacheSettings
 
@@ -20,10 +28,13 @@ class CacheArgs:
     password: pulumi.Output[str]
     internal_network: pulumi.Input[str]
     protect_data: bool
+    docker_host: str | None = None
 
 
 class Cache(pulumi.ComponentResource):
     container: docker.Container
+    ready: pulumi.Resource
+    """Its HealthGate (depend on this, not on the container)."""
     data_volume: docker.Volume
     url: pulumi.Output[str]
     """Secret REDIS_URL for containers on the internal network."""
@@ -73,14 +84,14 @@ class Cache(pulumi.ComponentResource):
             ),
             restart=args.restart_policy,
             memory=s.memory_mb,
+            memory_swap=s.memory_mb,
             labels=labels(args.name_prefix, "redis"),
-            wait=True,
-            wait_timeout=120,
             opts=container_options(self),
         )
+        self.ready = health_gate(
+            self.container, "redis-health", docker_host=args.docker_host, timeout_s=120, parent=self
+        )
         self.url = pulumi.Output.secret(
-            pulumi.Output.concat(
-                "redis://:", args.password, "@", INTERNAL_ALIASES["redis"], ":6379/0"
-            )
+            args.password.apply(lambda p: redis_url(p, INTERNAL_ALIASES["redis"], 6379))
         )
         self.register_outputs({"container": self.container.name})

@@ -85,19 +85,35 @@ KEYS: tuple[Key, ...] = (
     # --- app build
     _k("appContext", "string", "Build context of the app image, relative to the project.", "app"),
     _k(
+        "appTemplate",
+        "string",
+        "What builds and probes the app: python (the Dockerfile in appContext; a Python "
+        "healthcheck) or nextjs (the project's Next.js standalone Dockerfile, "
+        "templates/nextjs/, with the Next.js app in appContext as context; a Node.js "
+        "healthcheck).",
+        "python",
+    ),
+    _k(
         "appDockerfile",
         "string",
-        "Dockerfile of the app image, relative to appContext.",
-        "Dockerfile",
+        "Dockerfile of the app image, relative to appContext. "
+        "Default: Dockerfile (python), templates/nextjs/Dockerfile of the project (nextjs).",
     ),
     _k("appTarget", "string", "Multi-stage target of the app image.", "runner"),
     _k(
         "appPlatform",
         "string",
-        "Build platform such as linux/amd64; empty = the Docker host's.",
+        "Platform of the Docker host (linux/amd64, linux/arm64, ...): the app and ops images "
+        "are built for it. Required when the Docker host is remote (ssh:// or tcp://); empty "
+        "with a local engine = this machine's.",
         "",
     ),
-    _k("appBaseImage", "string", "Passed to the app build as BASE_IMAGE.", "python:3.13-slim"),
+    _k(
+        "appBaseImage",
+        "string",
+        "Passed to the app build as BASE_IMAGE. "
+        "Default: python:3.13-slim (python), node:20-slim (nextjs).",
+    ),
     _k("appBuildArgs", "array", 'Extra build args as ["NAME=value", ...].', "[]"),
     _k("appCacheFrom", "array", "Images to use as build cache sources.", "[]"),
     _k(
@@ -108,18 +124,11 @@ KEYS: tuple[Key, ...] = (
     _k("appVersion", "string", "Version reported by the app (APP_VERSION).", "1.0.0"),
     # --- app runtime
     _k("appPort", "integer", "Port the app listens on inside its container.", "3000"),
-    _k("appHostPort", "integer", "Host port the app is published on.", "3000"),
-    _k(
-        "appBindAddress",
-        "string",
-        "Host address the app port is bound to.",
-        dev="127.0.0.1",
-        prod="0.0.0.0",  # noqa: S104 - prod publishes behind the host's reverse proxy
-    ),
     _k(
         "appPublicUrl",
         "string",
-        "Public URL of the app (NEXTAUTH_URL, appUrl). Default: http://localhost:<appHostPort>.",
+        "Public URL of the app (NEXTAUTH_URL, appUrl). https:// makes the ingress obtain and "
+        "renew a certificate for its host (ACME). Default: http://localhost:<ingressHttpPort>.",
     ),
     _k("appEnv", "array", 'Extra plain environment for the app as ["NAME=value", ...].', "[]"),
     _k("appMemoryMb", "integer", "Memory limit of the app container in MB.", "1024"),
@@ -132,15 +141,77 @@ KEYS: tuple[Key, ...] = (
     _k(
         "appHealthcheckCommand",
         "array",
-        "App healthcheck command in exec form. Default: a Python one-liner that GETs "
-        "http://127.0.0.1:<appPort><healthPath> (slim images have no curl/wget); "
-        "for a Node image use node -e with fetch (README).",
+        "App healthcheck command in exec form. Default: a one-liner in the template's "
+        "runtime (python -c / node -e) that GETs http://127.0.0.1:<appPort><healthPath> "
+        "(slim images have no curl/wget).",
         "[]",
     ),
     _k("healthInterval", "string", "App healthcheck interval.", "30s"),
     _k("healthTimeout", "string", "App healthcheck timeout.", "10s"),
     _k("healthRetries", "integer", "App healthcheck retries before unhealthy.", "3"),
     _k("healthStartPeriod", "string", "App healthcheck start period.", "40s"),
+    # --- ingress (Caddy) and zero-downtime app replacement
+    _k(
+        "appReplicas",
+        "integer",
+        "App containers behind the ingress, load balanced. A deploy starts the new ones one "
+        "at a time beside the old, switches traffic once all are healthy, then stops the old. "
+        "aws-ecs: the ECS service's desired count.",
+        "1",
+    ),
+    _k(
+        "appImage",
+        "string",
+        "Run this image, already on the Docker host, instead of building appContext: to roll "
+        "back, a previous imageDigest output (sha256:...) or its kept build tag "
+        "(<prefix>-app:build-<id>). Default: build appContext.",
+    ),
+    _k("ingressImage", "string", "Image of the ingress (Caddy 2).", "caddy:2-alpine"),
+    _k(
+        "ingressBindAddress",
+        "string",
+        "Host address the ingress's ports bind to (the only ports published beyond loopback).",
+        dev="127.0.0.1",
+        prod="0.0.0.0",  # noqa: S104 - the ingress is what the internet reaches
+    ),
+    _k(
+        "ingressHttpPort",
+        "integer",
+        "Host port of the ingress's HTTP listener: the app itself over http://, the redirect "
+        "to HTTPS and ACME HTTP-01 challenges over https://.",
+        dev="3000",
+        prod="80",
+    ),
+    _k(
+        "ingressHttpsPort",
+        "integer",
+        "Host port of the ingress's HTTPS listener (TCP, and UDP for HTTP/3); used only when "
+        "appPublicUrl is https://.",
+        "443",
+    ),
+    _k(
+        "ingressAcmeEmail",
+        "string",
+        "Contact email of the ACME account (the CA's expiry and incident notices).",
+    ),
+    _k(
+        "ingressAcmeCa",
+        "string",
+        "ACME directory URL. Default: Caddy's (Let's Encrypt, then ZeroSSL).",
+    ),
+    _k(
+        "ingressAcmeCaRoot",
+        "string",
+        "PEM of the root certificate(s) that sign the ACME directory's own HTTPS; only for a "
+        "private or test CA (e.g. pebble).",
+    ),
+    _k(
+        "ingressMaxBodyMb",
+        "integer",
+        "Largest request body the ingress passes to the app, in MB (413 beyond).",
+        "20",
+    ),
+    _k("ingressMemoryMb", "integer", "Memory limit of the ingress container in MB.", "256"),
     # --- database and cache
     _k("databaseName", "string", "PostgreSQL database name.", "escalafin"),
     _k("databaseUser", "string", "PostgreSQL user.", "escalafin"),
@@ -216,6 +287,13 @@ KEYS: tuple[Key, ...] = (
     _k("backupKeepMin", "integer", "Never prune below this many newest backups.", "3"),
     _k("backupMemoryMb", "integer", "Memory limit of the backup agent container in MB.", "512"),
     _k(
+        "backupDrillSchedule",
+        "string",
+        "Cron expression of restore drills (the latest backup restored into a scratch "
+        "database and checked; a failure turns the agent unhealthy); off disables them.",
+        "30 3 * * 0",
+    ),
+    _k(
         "backupBucketName",
         "string",
         "S3 bucket for off-site backups. Default: <namePrefix>-backups.",
@@ -232,21 +310,14 @@ KEYS: tuple[Key, ...] = (
     _k(
         "backupStoreImage",
         "string",
-        "Image of the embedded S3-compatible store.",
-        "minio/minio:latest",
-    ),
-    _k(
-        "backupStorePort",
-        "integer",
-        "Host port (127.0.0.1 only) of the embedded store, for the AWS provider that creates "
-        "the bucket.",
-        "9000",
+        "Image of the embedded S3-compatible store (Versity S3 Gateway), pinned by version.",
+        "versity/versitygw:v1.7.0",
     ),
     _k(
         "backupS3AccessKeyId",
         "string",
-        "Access key id the backup agent uploads with (secret). "
-        "Default: the stack creates an IAM user limited to the bucket.",
+        "Access key id the backup agent uploads with (secret). Default: aws: the stack "
+        "creates an IAM user limited to the bucket; embedded: generated root keys of the store.",
         secret=True,
     ),
     _k(
@@ -313,13 +384,6 @@ KEYS: tuple[Key, ...] = (
         "CNAME the host to the loadBalancerDnsName output).",
     ),
     _k(
-        "awsAppDesiredCount",
-        "integer",
-        "aws-ecs: app tasks behind the load balancer. Default: 1 in dev, 2 in prod.",
-        dev="1",
-        prod="2",
-    ),
-    _k(
         "awsAppCpu",
         "integer",
         "aws-ecs: Fargate CPU units of an app task (256, 512, 1024, 2048, 4096); "
@@ -365,5 +429,54 @@ KEYS: tuple[Key, ...] = (
     ),
     # --- end target
 )
+
+
+TARGET_ONLY_KEYS: dict[str, tuple[str, str]] = {
+    **{
+        key: ("docker-host", instead)
+        for keys, instead in (
+            (("restartPolicy",), "ECS replaces failed tasks itself"),
+            (("postgresImage", "databaseMemoryMb"), "RDS runs postgresMajor; awsDbInstanceClass"),
+            (("redisImage", "redisMemoryMb"), "ElastiCache runs Valkey; awsCacheNodeType"),
+            (("appImage",), "app images are pushed to ECR by content digest; redeploy a commit"),
+            (("appImageName", "appCacheFrom"), "the ECR repository is <namePrefix>-app"),
+            (
+                (
+                    "ingressImage",
+                    "ingressBindAddress",
+                    "ingressHttpPort",
+                    "ingressHttpsPort",
+                    "ingressAcmeEmail",
+                    "ingressAcmeCa",
+                    "ingressAcmeCaRoot",
+                    "ingressMaxBodyMb",
+                    "ingressMemoryMb",
+                ),
+                "the load balancer is the ingress: appPublicUrl, awsHostedZoneId or "
+                "awsCertificateArn",
+            ),
+            (
+                ("databaseAdminPortEnabled", "databaseAdminPort"),
+                "RDS is private: run an ops task in the VPC",
+            ),
+            (("lifecycleMode",), "migrations and the seed run as ECS tasks"),
+            (
+                (
+                    "backupStoreImage",
+                    "backupS3AccessKeyId",
+                    "backupS3SecretAccessKey",
+                    "backupDrillSchedule",
+                ),
+                "the scheduled backup task writes the stack's bucket with its IAM role and "
+                "verifies each dump",
+            ),
+        )
+        for key in keys
+    },
+    **{key.name: ("aws-ecs", "") for key in KEYS if key.name.startswith("aws")},
+}
+"""Keys one target reads and the other has no use for: key -> (its target, what the other
+target uses instead). Set on a stack of the other target, a key is an error naming it and
+the target, not a silent no-op. appReplicas means the ECS service's desired count on aws-ecs."""
 
 BY_NAME: dict[str, Key] = {key.name: key for key in KEYS}

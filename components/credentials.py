@@ -65,7 +65,15 @@ class Credentials(pulumi.ComponentResource):
             "advisor": given_or_random("seedAdvisorPassword", s.seed_passwords.advisor, 20, True),
             "client": given_or_random("seedClientPassword", s.seed_passwords.client, 20, True),
         }
-        embedded = s.backup.store == "embedded"
-        self.store_access_key = given_or_random("storeAccessKey", None, 20) if embedded else None
-        self.store_secret_key = given_or_random("storeSecretKey", None, 40) if embedded else None
+        # The embedded store's root keys: rotate by setting both config secrets, then `up`.
+        b = s.backup
+        embedded = b.store == "embedded"
+        self.store_access_key = (
+            given_or_random("backupS3AccessKeyId", b.access_key_id, 20) if embedded else None
+        )
+        self.store_secret_key = (
+            given_or_random("backupS3SecretAccessKey", b.secret_access_key, 40)
+            if embedded
+            else None
+        )
         self.register_outputs({"generated": list(self.generated)})

@@ -4,6 +4,15 @@ The admin port, when enabled, is published on 127.0.0.1 only and needs a
 second, non-internal network (Docker publishes nothing for internal-only
 containers). Prod leaves it off: nothing outside the internal network can
 reach the database.
+
+The configured (or generated) password is the truth at every `up`: the image
+applies POSTGRES_PASSWORD only when it initialises an empty data directory, so
+a retained volume (destroy then up, a changed `databasePassword`) or a physical
+restore would otherwise keep an older password. The healthcheck
+(`credential_healthcheck`) logs in over TCP with $POSTGRES_PASSWORD and, when
+that fails, sets the role's password over the local socket (trust), reading it
+from the environment inside psql — never in argv. The container is healthy only
+once that login works, so nothing depending on it starts with a stale password.
 """
 
 from __future__ import annotations
@@ -13,7 +22,15 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_docker as docker
 
-from components.containers import container_options, data_volume, env_list, healthcheck, labels
+from components.containers import (
+    container_options,
+    data_volume,
+    env_list,
+    health_gate,
+    healthcheck,
+    labels,
+)
+from components.dsn import postgres_url
 from components.network import INTERNAL_ALIASES
 from components.settings import DatabaseSettings
 
@@ -30,10 +47,13 @@ class DatabaseArgs:
     internal_network: pulumi.Input[str]
     admin_network: pulumi.Input[str] | None
     protect_data: bool
+    docker_host: str | None = None
 
 
 class Database(pulumi.ComponentResource):
     container: docker.Container
+    ready: pulumi.Resource
+    """Its HealthGate: healthy, and the configured password works (depend on this)."""
     data_volume: docker.Volume
     backups_volume: docker.Volume
     internal_url: pulumi.Output[str]
@@ -97,38 +117,33 @@ class Database(pulumi.ComponentResource):
             networks_advanced=networks,
             ports=ports,
             healthcheck=healthcheck(
-                ["CMD-SHELL", f"pg_isready -U {s.user} -d {s.name} -h 127.0.0.1 -p 5432"],
+                ["CMD-SHELL", credential_healthcheck()],
                 interval="10s",
-                timeout="5s",
+                timeout="10s",
                 retries=5,
-                start_period="30s",
+                start_period="60s",
             ),
             restart=args.restart_policy,
             memory=s.memory_mb,
+            memory_swap=s.memory_mb,
             # postgres stops on SIGINT (fast shutdown); give it time to checkpoint.
             stop_signal="SIGINT",
             stop_timeout=60,
             destroy_grace_seconds=60,
             labels=labels(prefix, "postgres"),
-            wait=True,
-            wait_timeout=180,
             opts=container_options(self),
+        )
+        self.ready = health_gate(
+            self.container,
+            "postgres-health",
+            docker_host=args.docker_host,
+            timeout_s=180,
+            parent=self,
         )
 
         def dsn(host: str, port: int) -> pulumi.Output[str]:
             return pulumi.Output.secret(
-                pulumi.Output.concat(
-                    "postgresql://",
-                    s.user,
-                    ":",
-                    args.password,
-                    "@",
-                    host,
-                    ":",
-                    str(port),
-                    "/",
-                    s.name,
-                )
+                args.password.apply(lambda p: postgres_url(s.user, p, host, port, s.name))
             )
 
         self.internal_url = dsn(INTERNAL_ALIASES["postgres"], 5432)
@@ -143,3 +158,32 @@ class Database(pulumi.ComponentResource):
                 "adminEndpoint": self.admin_endpoint,
             }
         )
+
+
+def credential_healthcheck() -> str:
+    """Healthy only when $POSTGRES_USER can log in over TCP with $POSTGRES_PASSWORD.
+
+    POSIX sh, so the same text can later ship as a script in a derived image. The
+    TCP login targets the container's own address, not 127.0.0.1: the official
+    image's initdb leaves loopback connections on `trust`, which would accept
+    any password; other addresses use scram-sha-256. When the login fails while
+    the server accepts connections, the role's password is set over the local
+    socket (trust) from $POSTGRES_PASSWORD via psql's `\\getenv`, then checked
+    again. Prints only what it did, never a password.
+    """
+    return "\n".join(
+        [
+            'h="$(hostname)"',
+            'pg_isready -q -h "$h" -p 5432 -U "$POSTGRES_USER" -d "$POSTGRES_DB" || exit 1',
+            'login() { PGPASSWORD="$POSTGRES_PASSWORD" psql -X -w -q -h "$h" -p 5432'
+            ' -U "$POSTGRES_USER" -d "$POSTGRES_DB" -tAc "SELECT 1" >/dev/null 2>&1; }',
+            "login && exit 0",
+            "printf '%s\\n' '\\getenv pw POSTGRES_PASSWORD'"
+            " 'ALTER ROLE :\"role\" PASSWORD :'\\''pw'\\'';'"
+            ' | psql -X -w -q -v ON_ERROR_STOP=1 -v role="$POSTGRES_USER"'
+            ' -U "$POSTGRES_USER" -d "$POSTGRES_DB" >/dev/null || exit 1',
+            'login && echo "set the configured password on role $POSTGRES_USER" && exit 0',
+            'echo "login as $POSTGRES_USER fails even after setting its password"',
+            "exit 1",
+        ]
+    )

@@ -8,42 +8,35 @@ which has already been validated.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 
-from components.app import AppService, AppServiceArgs
+from components.app import WAIT_TIMEOUT_S, AppService, AppServiceArgs
 from components.app_image import AppImage, AppImageArgs
 from components.backup_agent import BackupAgent, BackupAgentArgs
 from components.backup_bucket import BackupBucket, BackupBucketArgs
 from components.cache import Cache, CacheArgs
 from components.credentials import Credentials, CredentialsArgs
 from components.database import Database, DatabaseArgs
+from components.ingress import Ingress, IngressArgs
 from components.lifecycle import DatabaseLifecycle, DatabaseLifecycleArgs
-from components.monitoring import monitoring_spec
 from components.network import Networks, NetworksArgs
 from components.object_store import EmbeddedObjectStore, EmbeddedObjectStoreArgs
 from components.ops_image import OpsImage, OpsImageArgs
-from components.settings import Settings
+from components.specs import ContractOutputs, EscalaFinArgs
 
-
-@dataclass(frozen=True)
-class EscalaFinArgs:
-    settings: Settings
+__all__ = ["EscalaFin", "EscalaFinArgs"]
 
 
 class EscalaFin(pulumi.ComponentResource):
-    app_url: str
-    health_url: str
-    image_digest: pulumi.Output[str]
-    backup_bucket: pulumi.Output[str]
-    backup_agent_container: pulumi.Output[str]
-    app_container: pulumi.Output[str]
-    """What `python -m lifecycle.restore --stack` stops and starts."""
-    database_admin_endpoint: str | None
-    monitoring: dict[str, Any]
-    generated_secrets: dict[str, pulumi.Output[str]]
+    """The docker-host target's composition (components/platform.py)."""
+
+    contract: ContractOutputs
+    extra_outputs: dict[str, Any]
+    """backupAgentContainer; appContainer, the first replica's name (generated: it changes
+    on every deploy); appContainers, every replica (what `python -m lifecycle.restore
+    --stack` stops and starts); databaseAdminEndpoint."""
 
     def __init__(
         self, name: str, args: EscalaFinArgs, opts: pulumi.ResourceOptions | None = None
@@ -58,10 +51,18 @@ class EscalaFin(pulumi.ComponentResource):
             NetworksArgs(s.name_prefix, admin_network=s.database.admin_endpoint is not None),
             child,
         )
-        image = AppImage("app-image", AppImageArgs(s.app.build), child)
+        image = AppImage(
+            "app-image", AppImageArgs(s.app.build, s.docker_host, pinned=s.app.image), child
+        )
         ops_image = OpsImage(
             "ops-image",
-            OpsImageArgs(s.name_prefix, s.ops_base_image, s.database.major),
+            OpsImageArgs(
+                s.name_prefix,
+                s.ops_base_image,
+                s.database.major,
+                s.app.build.platform,
+                s.docker_host,
+            ),
             child,
         )
 
@@ -75,6 +76,7 @@ class EscalaFin(pulumi.ComponentResource):
                 internal_network=networks.internal.name,
                 admin_network=networks.admin.name if networks.admin else None,
                 protect_data=s.is_prod,
+                docker_host=s.docker_host,
             ),
             child,
         )
@@ -87,6 +89,7 @@ class EscalaFin(pulumi.ComponentResource):
                 password=credentials.redis_password,
                 internal_network=networks.internal.name,
                 protect_data=s.is_prod,
+                docker_host=s.docker_host,
             ),
             child,
         )
@@ -119,43 +122,67 @@ class EscalaFin(pulumi.ComponentResource):
                 internal_network=networks.internal.name,
                 public_network=networks.public.name,
                 protect_data=s.is_prod,
-                depends_on=[database.container, cache.container, lifecycle.seed],
+                depends_on=[database.ready, cache.ready, lifecycle.seed],
+                docker_host=s.docker_host,
+            ),
+            child,
+        )
+        Ingress(
+            "ingress",
+            IngressArgs(
+                settings=s.ingress,
+                name_prefix=s.name_prefix,
+                restart_policy=s.restart_policy,
+                public_network=networks.public.name,
+                app_containers=app.containers,
+                app_gates=app.gates,
+                app_port=s.app.port,
+                docker_host=s.docker_host,
+                protect_data=s.is_prod,
+                health_timeout_s=WAIT_TIMEOUT_S,
             ),
             child,
         )
 
-        # Backups: the bucket (AWS, or the embedded store in dev) and the agent.
+        # Backups: the bucket (the embedded store in dev, AWS otherwise) and the agent.
         b = s.backup
-        store = (
-            EmbeddedObjectStore(
+        if b.store == "embedded":
+            store = EmbeddedObjectStore(
                 "objectstore",
                 EmbeddedObjectStoreArgs(
                     image=b.store_image,
                     name_prefix=s.name_prefix,
                     restart_policy=s.restart_policy,
                     internal_network=networks.internal.name,
-                    publish_network=networks.public.name,
-                    host_port=b.store_port,
+                    internal_network_name=networks.internal_name,
                     access_key=_required(credentials.store_access_key),
                     secret_key=_required(credentials.store_secret_key),
                     region=b.region,
+                    bucket=b.bucket_name,
+                    ops_image=ops_image.image_name,
+                    ops_image_resource=ops_image.image,
+                    docker_host=s.docker_host,
                 ),
                 child,
             )
-            if b.store == "embedded"
-            else None
-        )
-        bucket = BackupBucket(
-            "backup-bucket",
-            BackupBucketArgs(
-                settings=b,
-                hardened=store is None,
-                protect=s.is_prod,
-                create_credentials=store is None and b.access_key_id is None,
-                provider=store.provider if store else None,
-            ),
-            child,
-        )
+            bucket_ready: pulumi.Resource = store.bucket
+            backup_bucket = pulumi.Output.from_input(b.bucket_name)
+            endpoint: str | None = store.endpoint_in_network
+            agent_key = _required(credentials.store_access_key)
+            agent_secret = _required(credentials.store_secret_key)
+        else:
+            bucket = BackupBucket(
+                "backup-bucket",
+                BackupBucketArgs(
+                    settings=b, protect=s.is_prod, create_credentials=b.access_key_id is None
+                ),
+                child,
+            )
+            bucket_ready = bucket.bucket
+            backup_bucket = bucket.name
+            endpoint = None
+            agent_key = _required(b.access_key_id or bucket.access_key_id)
+            agent_secret = _required(b.secret_access_key or bucket.secret_access_key)
         agent = BackupAgent(
             "backup-agent",
             BackupAgentArgs(
@@ -166,32 +193,34 @@ class EscalaFin(pulumi.ComponentResource):
                 internal_network=networks.internal.name,
                 database_url=database.internal_url,
                 backups_volume=database.backups_volume.name,
-                s3_endpoint_url=store.endpoint_in_network if store else None,
-                s3_access_key_id=_required(
-                    credentials.store_access_key or b.access_key_id or bucket.access_key_id
-                ),
-                s3_secret_access_key=_required(
-                    credentials.store_secret_key or b.secret_access_key or bucket.secret_access_key
-                ),
+                s3_endpoint_url=endpoint,
+                s3_access_key_id=agent_key,
+                s3_secret_access_key=agent_secret,
+                docker_host=s.docker_host,
+                depends_on=[bucket_ready, lifecycle.migrations],
             ),
-            pulumi.ResourceOptions(parent=self, depends_on=[bucket.bucket, lifecycle.migrations]),
+            child,
         )
 
-        self.app_url = app.url
-        self.health_url = app.health_url
-        self.image_digest = image.repo_digest
-        self.backup_bucket = bucket.name
-        self.backup_agent_container = agent.container_name
-        self.app_container = app.container.name
-        self.database_admin_endpoint = database.admin_endpoint
-        self.monitoring = monitoring_spec(app.health_url)
-        self.generated_secrets = credentials.generated
+        self.contract = ContractOutputs(
+            app_url=app.url,
+            health_url=app.health_url,
+            image_digest=image.repo_digest,
+            backup_bucket=backup_bucket,
+            generated_secrets=credentials.generated,
+        )
+        self.extra_outputs = {
+            "backupAgentContainer": agent.container_name,
+            "appContainer": app.containers[0].name,
+            "appContainers": app.names,
+            "databaseAdminEndpoint": database.admin_endpoint,
+        }
         self.register_outputs(
             {
-                "appUrl": self.app_url,
-                "healthUrl": self.health_url,
-                "imageDigest": self.image_digest,
-                "backupBucket": self.backup_bucket,
+                "appUrl": app.url,
+                "healthUrl": app.health_url,
+                "imageDigest": image.repo_digest,
+                "backupBucket": backup_bucket,
             }
         )
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pulumi
 
 from components.database import Database
-from components.settings import LifecycleSettings
+from components.settings import LifecycleSettings, project_relative
 from lifecycle.providers import (
     ConditionalSeed,
     ConditionalSeedArgs,
@@ -61,18 +61,18 @@ class DatabaseLifecycle(pulumi.ComponentResource):
             "migrations",
             DatabaseMigrationsArgs(
                 database_url=url,
-                migrations_dir=str(s.migrations_dir),
+                migrations_dir=project_relative(s.migrations_dir),
                 runner=runner,
                 database_identity=db.identity,
             ),
-            pulumi.ResourceOptions(parent=self, depends_on=[db.container, args.ops_image_resource]),
+            pulumi.ResourceOptions(parent=self, depends_on=[db.ready, args.ops_image_resource]),
         )
         self.seed = ConditionalSeed(
             "seed",
             ConditionalSeedArgs(
                 database_url=url,
                 passwords=args.seed_passwords,
-                seed_file=str(s.seed_file),
+                seed_file=project_relative(s.seed_file),
                 runner=runner,
                 database_identity=db.identity,
             ),

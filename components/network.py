@@ -2,9 +2,11 @@
 
 PostgreSQL, Redis, the backup agent and lifecycle jobs live on an internal
 network (no route out, nothing published). The app joins it to reach them and
-also joins the public network, whose only purpose is publishing its port:
-Docker publishes nothing for a container attached only to internal networks.
-In dev, an admin network plays the same role for PostgreSQL's loopback port.
+also joins the public network, where the ingress (Caddy, the only container
+that publishes beyond loopback) reaches it by container name, and where the
+app and Caddy reach the outside (integrations, ACME): Docker publishes nothing
+for a container attached only to internal networks. In dev, an admin network
+plays the same role for PostgreSQL's loopback port.
 """
 
 from __future__ import annotations

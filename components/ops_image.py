@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_docker as docker
 
-from components.settings import PROJECT_DIR
+from components.builds import keep_builds
 
 
 @dataclass(frozen=True)
@@ -20,6 +20,9 @@ class OpsImageArgs:
     name_prefix: str
     base_image: str
     postgres_major: int
+    platform: str
+    """The Docker host's platform (the same as the app image's)."""
+    docker_host: str | None = None
 
 
 class OpsImage(pulumi.ComponentResource):
@@ -36,9 +39,11 @@ class OpsImage(pulumi.ComponentResource):
         self.image = docker.Image(
             "ops",
             image_name=self.image_name,
+            # Relative to the project directory (the provider's working directory).
             build=docker.DockerBuildArgs(
-                context=str(PROJECT_DIR),
-                dockerfile=str(PROJECT_DIR / "ops" / "Dockerfile"),
+                context=".",
+                dockerfile="ops/Dockerfile",
+                platform=args.platform,
                 args={"BASE_IMAGE": args.base_image, "PG_MAJOR": str(args.postgres_major)},
                 builder_version=docker.BuilderVersion.BUILDER_BUILD_KIT,
             ),
@@ -47,4 +52,11 @@ class OpsImage(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.repo_digest = self.image.repo_digest
+        keep_builds(
+            "ops-builds",
+            self.repo_digest,
+            self.image_name,
+            docker_host=args.docker_host,
+            parent=self,
+        )
         self.register_outputs({"repoDigest": self.repo_digest})

@@ -8,18 +8,38 @@ half a deployment. Secret values are never echoed; only their keys are named.
 
 from __future__ import annotations
 
+import os
+import platform
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal, Protocol, TypeVar
+from urllib.parse import urlsplit
 
 import pulumi
+from pulumi.runtime import config as runtime_config
 
 from components import validation as v
-from components.config_schema import BY_NAME, ENVIRONMENTS, NAMESPACE, Environment
+from components.app_templates import TEMPLATES, AppTemplate
+from components.config_schema import (
+    BY_NAME,
+    ENVIRONMENTS,
+    NAMESPACE,
+    TARGET_ONLY_KEYS,
+    Environment,
+)
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+def project_relative(path: Path) -> str:
+    """`path` relative to the project directory, the working directory of `pulumi`,
+    its providers and the dynamic provider host: what may go into state. An absolute
+    path of the machine that ran `pulumi` would make another checkout see a change."""
+    return Path(os.path.relpath(path, PROJECT_DIR)).as_posix()
+
+
 T = TypeVar("T")
 Target = Literal["docker-host", "aws-ecs"]
 TARGETS: tuple[Target, ...] = ("docker-host", "aws-ecs")
@@ -43,6 +63,9 @@ class ConfigSource(Protocol):
 
     def raw(self, key: str) -> str | None: ...
     def is_secret(self, key: str) -> bool: ...
+    def keys(self) -> Iterable[str]:
+        """Every key the stack's config sets, namespaced (`escalafin:appPort`, `docker:host`)."""
+        ...
 
 
 class PulumiConfig:
@@ -54,6 +77,17 @@ class PulumiConfig:
 
     def is_secret(self, key: str) -> bool:
         return pulumi.runtime.is_config_secret(f"{NAMESPACE}:{key}")
+
+    def keys(self) -> Iterable[str]:
+        """All config keys the engine passed to the program.
+
+        The Python language host (pulumi/pulumi sdk/python/cmd/pulumi-language-python-exec)
+        reads the engine's PULUMI_CONFIG (JSON, `get_config_env`) and stores it with
+        `set_all_config` in the `pulumi.runtime.config.CONFIG` context variable, which
+        `get_config` reads first; mocks (`set_all_config` in tests) fill the same variable.
+        The SDK has no public call listing keys, so both are read here.
+        """
+        return {*runtime_config.CONFIG.get(), *runtime_config.get_config_env()}
 
 
 # ---------------------------------------------------------------- settings
@@ -74,7 +108,8 @@ class AppBuild:
     context: Path
     dockerfile: Path
     target: str
-    platform: str | None
+    platform: str
+    """The Docker host's platform; the ops image is built for it too."""
     base_image: str
     build_args: Mapping[str, str]
     cache_from: tuple[str, ...]
@@ -86,16 +121,42 @@ class AppSettings:
     build: AppBuild
     version: str
     port: int
-    host_port: int
-    bind_address: str
     public_url: str
     extra_env: Mapping[str, str]
     memory_mb: int
     health: Healthcheck
+    replicas: int
+    image: str | None
+    """Run this image instead of building `build` (a rollback to a previous imageDigest)."""
 
     @property
     def health_url(self) -> str:
         return self.public_url + self.health.path
+
+
+@dataclass(frozen=True)
+class IngressSettings:
+    """Caddy in front of the app: the only container that publishes beyond loopback."""
+
+    image: str
+    bind_address: str
+    http_port: int
+    https_port: int
+    public_url: str
+    acme_email: str | None
+    acme_ca: str | None
+    acme_ca_root: str | None
+    max_body_mb: int
+    memory_mb: int
+
+    @property
+    def tls(self) -> bool:
+        """https:// public URL: Caddy obtains and renews the host's certificate itself."""
+        return urlsplit(self.public_url).scheme == "https"
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.public_url).hostname or "localhost"
 
 
 @dataclass(frozen=True)
@@ -143,11 +204,11 @@ class BackupSettings:
     retention_days: int
     keep_min: int
     memory_mb: int
+    drill_schedule: str  # a cron expression, or "off"
     bucket_name: str
     region: str
     store: str  # "aws" | "embedded"
     store_image: str
-    store_port: int
     access_key_id: pulumi.Output[str] | None
     secret_access_key: pulumi.Output[str] | None
 
@@ -176,6 +237,7 @@ class Settings:
     lifecycle: LifecycleSettings
     docker_host: str | None
     app: AppSettings
+    ingress: IngressSettings
     database: DatabaseSettings
     cache: CacheSettings
     nextauth_secret: pulumi.Output[str] | None
@@ -278,7 +340,9 @@ def load(
     stack = stack or pulumi.get_stack()
     environment = _environment(source, stack)
     r = _Reader(source, environment)
+    r.problems += unknown_keys(source.keys())
     target: Target = r.parsed("target", _parse_target, "docker-host")
+    r.problems += other_target_keys(source, target)
 
     prefix = (
         r.parsed("namePrefix", v.parse_resource_prefix, "escalafin")
@@ -291,7 +355,10 @@ def load(
         "unless-stopped",
     )
 
-    app = _app(r, prefix)
+    # The docker provider falls back to DOCKER_HOST when docker:host is unset.
+    effective_host = docker_host or os.environ.get("DOCKER_HOST")
+    http_port = r.parsed("ingressHttpPort", v.parse_port, 3000)
+    app, context = _app(r, prefix, effective_host, http_port)
     database = _database(r)
     cache = CacheSettings(
         image=r.parsed("redisImage", v.parse_image_ref, ""),
@@ -314,9 +381,10 @@ def load(
         name_prefix=prefix,
         restart_policy=restart,
         ops_base_image=r.parsed("opsBaseImage", v.parse_image_ref, ""),
-        lifecycle=_lifecycle(r, lifecycle_mode, app.build.context),
+        lifecycle=_lifecycle(r, lifecycle_mode, context),
         docker_host=docker_host,
         app=app,
+        ingress=_ingress(r, http_port, app.public_url),
         database=database,
         cache=cache,
         nextauth_secret=r.secret("nextauthSecret"),
@@ -331,48 +399,237 @@ def load(
     )
     if target == "aws-ecs":
         settings = replace(settings, aws=_aws(r, settings, aws_region))
+        settings = _aws_backup_region(r, settings, aws_region)
+    else:
+        _published_ports(r, settings)
     if r.problems:
         raise ConfigError(r.problems)
     return settings
 
 
-def _lifecycle(r: _Reader, mode: str, context: Path) -> LifecycleSettings:
+def _published_ports(r: _Reader, s: Settings) -> None:
+    """Host ports the stack publishes must differ (one would fail to bind, mid-deploy)."""
+    ports = {"ingressHttpPort": s.ingress.http_port}
+    if s.ingress.tls:
+        ports["ingressHttpsPort"] = s.ingress.https_port
+    if s.database.admin_endpoint is not None:
+        ports["databaseAdminPort"] = s.database.admin_endpoint.port
+    seen: dict[int, str] = {}
+    for key, port in ports.items():
+        if port in seen:
+            r.problem(
+                key,
+                str(port),
+                f"a host port no other published port uses ({NAMESPACE}:{seen[port]} is {port})",
+            )
+        seen.setdefault(port, key)
+
+
+# Keys an older version of the program read, and what replaced each: a stack file still
+# setting one gets that answer rather than a spelling suggestion.
+RETIRED_KEYS: dict[str, str] = {
+    "appHostPort": "ingressHttpPort (the app publishes no port; the ingress serves it)",
+    "appBindAddress": "ingressBindAddress (the app publishes no port; the ingress serves it)",
+}
+
+
+def unknown_keys(keys: Iterable[str]) -> list[str]:
+    """Keys in the `escalafin:` namespace this program does not read, and keys whose
+    namespace is a near-miss of it (`escalafn:appPort`): Pulumi passes them silently, so a
+    typo would quietly leave the default in place."""
+    known = list(BY_NAME)
+    problems: list[str] = []
+    for full in sorted(keys):
+        namespace, sep, key = full.partition(":")
+        if not sep or (namespace == NAMESPACE and key in BY_NAME):
+            continue
+        hint = v.suggest(key, known)
+        if namespace == NAMESPACE and key in RETIRED_KEYS:
+            problems.append(f"{full} is no longer read: use {NAMESPACE}:{RETIRED_KEYS[key]}")
+        elif namespace == NAMESPACE:
+            problems.append(
+                f"{full} is not a setting of this program"
+                + (f"; did you mean {NAMESPACE}:{hint}?" if hint else "")
+                + " (Pulumi.yaml lists every key)"
+            )
+        elif v.suggest(namespace, [NAMESPACE]):
+            problems.append(
+                f"{full}: unknown namespace {namespace!r}; did you mean {NAMESPACE}:{hint or key}?"
+            )
+    return problems
+
+
+def _inside(
+    r: _Reader, key: str, raw: str, base: Path, what: str, *, kind: Callable[[Path], bool]
+) -> Path:
+    """`base / raw` (the value of key), which must stay inside `base` (no absolute path, no
+    `..` out of it) and be a `what` there; otherwise one problem naming `key`."""
+    path = (base / raw).resolve()
+    if not path.is_relative_to(base) or path == base:
+        r.problem(key, raw, f"{what} inside appContext (a relative path that stays inside it)")
+    elif not kind(path):
+        r.problem(key, raw, f"{what} inside appContext")
+    return path
+
+
+def _lifecycle(r: _Reader, mode: str, context: Path | None) -> LifecycleSettings:
+    """Paths relative to appContext; not checked when appContext itself is wrong (that is
+    one problem, reported on appContext alone)."""
     migrations_raw = r.text("migrationsDir")
-    migrations = (context / migrations_raw).resolve()
-    if context.is_dir() and not migrations.is_dir():
-        r.problem(
-            "migrationsDir", migrations_raw, "a folder of Prisma migrations inside appContext"
-        )
     seed_raw = r.text("seedFile")
-    seed = (context / seed_raw).resolve()
-    if context.is_dir() and not seed.is_file():
-        r.problem("seedFile", seed_raw, "the seed data file inside appContext")
+    if context is None:
+        return LifecycleSettings(mode, Path(migrations_raw), Path(seed_raw))
+    migrations = _inside(
+        r,
+        "migrationsDir",
+        migrations_raw,
+        context,
+        "a folder of Prisma migrations",
+        kind=Path.is_dir,
+    )
+    seed = _inside(r, "seedFile", seed_raw, context, "the seed data file", kind=Path.is_file)
     return LifecycleSettings(mode=mode, migrations_dir=migrations, seed_file=seed)
 
 
-def _app(r: _Reader, prefix: str) -> AppSettings:
-    context_raw = r.text("appContext")
-    context = (PROJECT_DIR / context_raw).resolve()
-    if context_raw and not context.is_dir():
+def _build_platform(r: _Reader, docker_host: str | None) -> str:
+    """appPlatform, else this machine's platform when the engine is local (it is the same CPU).
+
+    Without an explicit platform the docker provider builds for the CPU of the machine
+    running `pulumi`, which is wrong for a remote host of another architecture, so a
+    remote host requires it in the stack file.
+    """
+    explicit = r.optional("appPlatform", v.parse_platform)
+    if explicit:
+        return explicit
+    if v.is_remote_docker_host(docker_host):
         r.problem(
-            "appContext", context_raw, "a directory (relative to the project) holding the app"
+            "appPlatform",
+            "",
+            f"the remote Docker host's platform (one of {', '.join(v.PLATFORMS)}) in the stack "
+            f"file: the Docker host {docker_host} is remote, so this machine's CPU says nothing",
         )
-    dockerfile_raw = r.text("appDockerfile")
-    dockerfile = (context / dockerfile_raw).resolve()
-    if context.is_dir() and not dockerfile.is_file():
-        r.problem("appDockerfile", dockerfile_raw, f"a file inside {context_raw}")
-    host_port = r.parsed("appHostPort", v.parse_port, 3000)
-    public_url = r.optional("appPublicUrl", v.parse_http_url) or f"http://localhost:{host_port}"
+        return v.PLATFORMS[0]
+    local = v.machine_platform(platform.machine())
+    if local is None:
+        r.problem(
+            "appPlatform",
+            "",
+            f"one of {', '.join(v.PLATFORMS)} (set it: this machine's "
+            f"CPU {platform.machine()!r} has no Docker platform name)",
+        )
+        return v.PLATFORMS[0]
+    return local
+
+
+# Variables the program sets in the app container, and the key that sets each; appEnv must
+# not override them (the healthcheck, port mapping and secrets are derived from the keys).
+PROGRAM_OWNED_ENV: dict[str, str] = {
+    "PORT": "appPort",
+    "HOSTNAME": "(fixed: 0.0.0.0 inside the container)",
+    "NODE_ENV": "(fixed: production)",
+    "APP_ENV": "environment",
+    "APP_VERSION": "appVersion",
+    "NEXTAUTH_URL": "appPublicUrl",
+    "NEXTAUTH_SECRET": "nextauthSecret",
+    "DATABASE_URL": "databaseName / databaseUser / databasePassword",
+    "REDIS_URL": "redisPassword",
+}
+
+
+def _template(r: _Reader) -> AppTemplate:
+    return r.parsed(
+        "appTemplate", lambda s: TEMPLATES[v.parse_choice(s, tuple(TEMPLATES))], TEMPLATES["python"]
+    )
+
+
+def _app_context(r: _Reader, template: AppTemplate) -> tuple[str, Path, Path | None]:
+    """(raw, resolved, the context when usable else None). A context holding none of the
+    app's files (no Dockerfile of its own, no migrations, no seed) is the one thing wrong:
+    reported on appContext alone rather than as three missing files. The files the template
+    needs there (package.json, ...) are checked too, on appContext."""
+    raw = r.text("appContext")
+    context = (PROJECT_DIR / raw).resolve()
+    own_dockerfile = template.own_dockerfile(r.raw("appDockerfile"))
+    allowed = "a directory (relative to the project) holding the app, " + (
+        "its Dockerfile and prisma/" if own_dockerfile else "its package files and prisma/"
+    )
+    if not raw or not context.is_dir():
+        r.problem("appContext", raw, allowed)
+        return raw, context, None
+    expected = [n for n in (own_dockerfile, r.raw("migrationsDir"), r.raw("seedFile")) if n]
+    if not any((context / name).exists() for name in expected):
+        r.problem("appContext", raw, f"{allowed} ({context} has none of {', '.join(expected)})")
+        return raw, context, None
+    missing = [f for f in template.required_files if not (context / f).is_file()]
+    if missing:
+        r.problem(
+            "appContext",
+            raw,
+            f"an app with {', '.join(template.required_files)} for appTemplate "
+            f"{template.name} (missing: {', '.join(missing)})",
+        )
+    return raw, context, context
+
+
+def _dockerfile(
+    r: _Reader, template: AppTemplate, context_raw: str, context: Path, usable: Path | None
+) -> tuple[Path, bool]:
+    """(the effective Dockerfile, whether it can be read for appTarget's stages).
+
+    An explicit appDockerfile, or the python template's Dockerfile, is the app's own and
+    must stay inside appContext. A template's shipped Dockerfile (templates/nextjs/) lies
+    outside it by design: pulumi-docker sends a Dockerfile from outside the context along
+    with it (see components/app_templates.py)."""
+    name = template.own_dockerfile(r.raw("appDockerfile"))
+    if name is None and template.dockerfile is not None:
+        return template.dockerfile, True
+    name = name or ""
+    if usable is None:
+        return (context / name).resolve(), False
+    known_problems = len(r.problems)
+    path = _inside(
+        r, "appDockerfile", name, usable, f"a Dockerfile in {context_raw}", kind=Path.is_file
+    )
+    return path, len(r.problems) == known_problems
+
+
+def _target(r: _Reader, dockerfile: Path | None) -> str:
+    stages: list[str] | None = None
+    if dockerfile is not None and dockerfile.is_file():
+        stages = v.dockerfile_stages(dockerfile.read_text(errors="replace"))
+    return r.parsed("appTarget", lambda t: v.parse_stage_name(t, stages), "runner")
+
+
+def _app_env(r: _Reader) -> dict[str, str]:
+    extra = r.parsed("appEnv", v.parse_key_values, {})
+    owned = [name for name in extra if name in PROGRAM_OWNED_ENV or name in INTEGRATION_ENV]
+    for name in owned:
+        key = PROGRAM_OWNED_ENV.get(name) or INTEGRATION_ENV[name]
+        r.problems.append(
+            f"{NAMESPACE}:appEnv sets {name}, which the program sets itself (from {key}): "
+            "set that instead, so the port mapping, healthcheck and secrets follow"
+        )
+    return extra
+
+
+def _app(
+    r: _Reader, prefix: str, docker_host: str | None, http_port: int
+) -> tuple[AppSettings, Path | None]:
+    """The app's settings, and its build context when usable (the lifecycle's base)."""
+    template = _template(r)
+    context_raw, context, usable = _app_context(r, template)
+    dockerfile, dockerfile_ok = _dockerfile(r, template, context_raw, context, usable)
+    public_url = r.optional("appPublicUrl", v.parse_http_url) or f"http://localhost:{http_port}"
     image_name = r.optional("appImageName", v.parse_image_ref) or f"{prefix}-app:latest"
     port = r.parsed("appPort", v.parse_port, 3000)
     health_path = r.parsed("healthPath", v.parse_path, "/api/health")
-    return AppSettings(
+    settings = AppSettings(
         build=AppBuild(
             context=context,
             dockerfile=dockerfile,
-            target=r.text("appTarget"),
-            platform=r.raw("appPlatform") or None,
-            base_image=r.parsed("appBaseImage", v.parse_image_ref, ""),
+            target=_target(r, dockerfile if dockerfile_ok else None),
+            platform=_build_platform(r, docker_host),
+            base_image=r.optional("appBaseImage", v.parse_image_ref) or template.base_image,
             build_args=r.parsed("appBuildArgs", v.parse_key_values, {}),
             cache_from=tuple(
                 v.parse_image_ref(ref) for ref in r.parsed("appCacheFrom", _image_list, ())
@@ -381,31 +638,37 @@ def _app(r: _Reader, prefix: str) -> AppSettings:
         ),
         version=r.text("appVersion"),
         port=port,
-        host_port=host_port,
-        bind_address=r.parsed("appBindAddress", v.parse_bind_address, "127.0.0.1"),
         public_url=public_url,
-        extra_env=r.parsed("appEnv", v.parse_key_values, {}),
+        extra_env=_app_env(r),
         memory_mb=r.integer("appMemoryMb", 64, 65536),
         health=Healthcheck(
             path=health_path,
-            command=r.parsed("appHealthcheckCommand", v.parse_string_list, ())
-            or default_health_command(port, health_path),
+            command=r.parsed("appHealthcheckCommand", v.parse_healthcheck_command, ())
+            or template.probe(port, health_path),
             interval=r.parsed("healthInterval", v.parse_duration, "30s"),
             timeout=r.parsed("healthTimeout", v.parse_duration, "10s"),
             retries=r.integer("healthRetries", 1, 100),
             start_period=r.parsed("healthStartPeriod", v.parse_duration, "40s"),
         ),
+        replicas=r.integer("appReplicas", 1, 20),
+        image=r.optional("appImage", v.parse_image_or_id),
     )
+    return settings, usable
 
 
-def default_health_command(port: int, path: str) -> tuple[str, ...]:
-    """Exec-form probe for images with Python but no curl/wget (the reference app)."""
-    probe = (
-        "import sys, urllib.request\n"
-        f"r = urllib.request.urlopen('http://127.0.0.1:{port}{path}', timeout=8)\n"
-        "sys.exit(0 if r.status == 200 else 1)"
+def _ingress(r: _Reader, http_port: int, public_url: str) -> IngressSettings:
+    return IngressSettings(
+        image=r.parsed("ingressImage", v.parse_image_ref, ""),
+        bind_address=r.parsed("ingressBindAddress", v.parse_bind_address, "127.0.0.1"),
+        http_port=http_port,
+        https_port=r.parsed("ingressHttpsPort", v.parse_port, 443),
+        public_url=public_url,
+        acme_email=r.optional("ingressAcmeEmail", v.parse_email),
+        acme_ca=r.optional("ingressAcmeCa", v.parse_https_url),
+        acme_ca_root=r.optional("ingressAcmeCaRoot", v.parse_pem_certificates),
+        max_body_mb=r.integer("ingressMaxBodyMb", 1, 10240),
+        memory_mb=r.integer("ingressMemoryMb", 32, 65536),
     )
-    return ("CMD", "python", "-c", probe)
 
 
 def _image_list(raw: str) -> tuple[str, ...]:
@@ -490,6 +753,11 @@ _INTEGRATIONS = (
     _Group("sentry", {"sentryDsn": "SENTRY_DSN"}, ("sentryDsn",)),
 )
 
+# Environment variable -> the config key that sets it, for every integration.
+INTEGRATION_ENV: dict[str, str] = {
+    env: key for group in _INTEGRATIONS for key, env in group.env.items()
+}
+
 _INTEGRATION_PARSERS: dict[str, Callable[[str], object]] = {
     "smtpPort": v.parse_port,
     "openpayBaseUrl": v.parse_http_url,
@@ -548,11 +816,13 @@ def _backup(
         retention_days=retention,
         keep_min=r.integer("backupKeepMin", 1, 1000),
         memory_mb=r.integer("backupMemoryMb", 64, 65536),
+        drill_schedule=r.parsed(
+            "backupDrillSchedule", lambda x: "off" if x == "off" else v.parse_cron(x), "off"
+        ),
         bucket_name=r.optional("backupBucketName", v.parse_bucket_name) or f"{prefix}-backups",
-        region=r.text("backupS3Region"),
+        region=r.parsed("backupS3Region", v.parse_aws_region, "us-east-1"),
         store=store,
         store_image=r.parsed("backupStoreImage", v.parse_image_ref, ""),
-        store_port=r.parsed("backupStorePort", v.parse_port, 9000),
         access_key_id=access_key,
         secret_access_key=secret_key,
     )
@@ -575,7 +845,6 @@ class AwsSettings:
     hosted_zone_id: str | None
     certificate_arn: str | None
     public_host: str
-    app_desired_count: int
     app_cpu: int
     ops_cpu: int
     db_instance_class: str
@@ -592,6 +861,24 @@ class AwsSettings:
     cpu_architecture: str  # X86_64 | ARM64, from appPlatform
     deletion_protection: bool
     """prod: RDS deletion protection and a final snapshot; secrets kept 7 days after delete."""
+
+
+def other_target_keys(source: ConfigSource, target: Target) -> list[str]:
+    """Keys set on this stack that only the other target reads (TARGET_ONLY_KEYS).
+
+    A value equal to Pulumi.yaml's default is not "set": the engine hands project defaults
+    to every stack, whatever its target."""
+    problems: list[str] = []
+    for key, (owner, instead) in TARGET_ONLY_KEYS.items():
+        raw = source.raw(key)
+        if owner == target or raw is None or raw == BY_NAME[key].default:
+            continue
+        problems.append(
+            f"{NAMESPACE}:{key} applies to target {owner} only; this stack's target is {target}"
+            + (f" ({instead})" if instead else "")
+            + ": remove it from the stack file"
+        )
+    return problems
 
 
 def _parse_target(raw: str) -> Target:
@@ -665,7 +952,6 @@ def _aws(r: _Reader, s: Settings, region: str | None) -> AwsSettings:
         hosted_zone_id=zone,
         certificate_arn=certificate,
         public_host=host,
-        app_desired_count=r.integer("awsAppDesiredCount", 1, 100),
         app_cpu=app_cpu,
         ops_cpu=ops_cpu or 256,
         db_instance_class=r.parsed("awsDbInstanceClass", _instance_class("db"), "db.t4g.micro"),
@@ -681,6 +967,18 @@ def _aws(r: _Reader, s: Settings, region: str | None) -> AwsSettings:
         cpu_architecture="ARM64" if platform == "linux/arm64" else "X86_64",
         deletion_protection=s.is_prod,
     )
+
+
+def _aws_backup_region(r: _Reader, s: Settings, region: str | None) -> Settings:
+    """On aws-ecs the backup bucket is the stack's own, in aws:region (the VPC's S3 endpoint
+    serves only that region): backupS3Region, when set beyond Pulumi.yaml's default, must
+    say the same."""
+    if not region:
+        return s
+    raw = r.source.raw("backupS3Region")
+    if raw not in (None, BY_NAME["backupS3Region"].default, region):
+        r.problem("backupS3Region", s.backup.region, f"aws:region ({region}) on aws-ecs")
+    return replace(s, backup=replace(s.backup, region=region))
 
 
 def _instance_class(family: str) -> Callable[[str], str]:

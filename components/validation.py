@@ -8,9 +8,11 @@ Nothing here touches Pulumi, so the rules are unit-tested directly.
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import json
 import re
+from collections.abc import Callable
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -118,6 +120,22 @@ def parse_image_ref(raw: str) -> str:
     return raw
 
 
+_IMAGE_ID = re.compile(r"^sha256:[a-f0-9]{64}$")
+
+
+def parse_image_or_id(raw: str) -> str:
+    """An image reference, or a local image id (sha256:<64 hex>) as imageDigest reports it."""
+    if _IMAGE_ID.match(raw.strip()):
+        return raw.strip()
+    try:
+        return parse_image_ref(raw.strip())
+    except InvalidValue:
+        raise InvalidValue(
+            "an image id such as sha256:<64 hex> (a previous imageDigest output) "
+            "or a local image reference such as escalafin-prod-app:1.2"
+        ) from None
+
+
 def image_tag(reference: str) -> str | None:
     match = _IMAGE_REF.match(reference)
     return match.group("tag") if match else None
@@ -135,6 +153,35 @@ def parse_http_url(raw: str) -> str:
     if parts.scheme not in {"http", "https"} or not parts.hostname:
         raise InvalidValue("an absolute http:// or https:// URL")
     return raw.strip().rstrip("/")
+
+
+def parse_https_url(raw: str) -> str:
+    parts = urlsplit(raw.strip())
+    if parts.scheme != "https" or not parts.hostname:
+        raise InvalidValue("an absolute https:// URL")
+    return raw.strip()
+
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def parse_email(raw: str) -> str:
+    if not _EMAIL.match(raw.strip()):
+        raise InvalidValue("an email address such as ops@example.com")
+    return raw.strip()
+
+
+_PEM_CERT = re.compile(r"-----BEGIN CERTIFICATE-----\s+[A-Za-z0-9+/=\s]+-----END CERTIFICATE-----")
+
+
+def parse_pem_certificates(raw: str) -> str:
+    """One or more PEM certificates (a CA bundle), nothing else."""
+    text = raw.strip()
+    if not text or _PEM_CERT.sub("", text).strip():
+        raise InvalidValue(
+            "PEM certificates (-----BEGIN CERTIFICATE----- ... END CERTIFICATE-----)"
+        )
+    return text + "\n"
 
 
 def parse_path(raw: str) -> str:
@@ -204,16 +251,108 @@ def parse_bucket_name(raw: str) -> str:
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,40}[a-z0-9]$")
 
 
-def parse_resource_prefix(raw: str) -> str:
-    if not _NAME.match(raw):
-        raise InvalidValue("2-42 lowercase letters, digits and hyphens, starting with a letter")
-    return raw
+def _matching(pattern: re.Pattern[str], allowed: str) -> Callable[[str], str]:
+    """A parser accepting what `pattern` matches, else saying what is `allowed`."""
+
+    def parse(raw: str) -> str:
+        if not pattern.match(raw):
+            raise InvalidValue(allowed)
+        return raw
+
+    return parse
+
+
+parse_resource_prefix = _matching(
+    _NAME, "2-42 lowercase letters, digits and hyphens, starting with a letter"
+)
 
 
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
-def parse_pg_identifier(raw: str) -> str:
-    if not _IDENT.match(raw):
-        raise InvalidValue("a lowercase PostgreSQL identifier: [a-z_][a-z0-9_]{0,62}")
+parse_pg_identifier = _matching(_IDENT, "a lowercase PostgreSQL identifier: [a-z_][a-z0-9_]{0,62}")
+
+
+# AWS region names: <area>[-gov|-iso…]-<direction>-<n> (us-east-1, ap-southeast-2,
+# us-gov-west-1, cn-north-1, il-central-1...). The embedded store accepts these too.
+_AWS_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$")
+
+
+parse_aws_region = _matching(
+    _AWS_REGION, 'an AWS region name such as "us-east-1" or "eu-central-1"'
+)
+
+
+_STAGE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_FROM_AS = re.compile(r"^\s*FROM\s+\S+(?:\s+\S+)*?\s+AS\s+(\S+)\s*$", re.IGNORECASE | re.MULTILINE)
+
+
+def dockerfile_stages(text: str) -> list[str]:
+    """The named stages of a Dockerfile (`FROM image AS name`), in order."""
+    return [m.group(1) for m in _FROM_AS.finditer(text)]
+
+
+def parse_stage_name(raw: str, stages: list[str] | None) -> str:
+    """A multi-stage target; one of `stages` when the Dockerfile could be read."""
+    if not _STAGE.match(raw):
+        raise InvalidValue("the name of a stage of the Dockerfile (FROM ... AS <name>)")
+    if stages is not None and raw.lower() not in {s.lower() for s in stages}:
+        raise InvalidValue(f"a stage of the Dockerfile: {', '.join(stages) or 'it names none'}")
     return raw
+
+
+def parse_healthcheck_command(raw: str) -> tuple[str, ...]:
+    """Docker's exec-form healthcheck: ["CMD", prog, args...] or ["CMD-SHELL", "command"]
+    (empty = the program's default). Anything else is not a healthcheck Docker runs."""
+    command = parse_string_list(raw)
+    first = command[0] if command else ""
+    if not command or (first == "CMD" and len(command) >= 2):
+        return command
+    if first == "CMD-SHELL" and len(command) == 2:
+        return command
+    raise InvalidValue(
+        'a JSON array starting with "CMD" then the program and its arguments, or '
+        '["CMD-SHELL", "shell command"]'
+    )
+
+
+def suggest(word: str, candidates: list[str]) -> str | None:
+    """The candidate `word` is most likely a typo of, if any is close enough."""
+    matches = difflib.get_close_matches(word, candidates, n=1, cutoff=0.75)
+    if not matches:
+        lowered = {c.lower(): c for c in candidates}
+        matches = [lowered[word.lower()]] if word.lower() in lowered else []
+    return matches[0] if matches else None
+
+
+# --- build platform (issue 11) -------------------------------------------------------------
+PLATFORMS = ("linux/amd64", "linux/arm64", "linux/arm/v7", "linux/386", "linux/ppc64le")
+# platform.machine() → Docker's architecture name (the docker provider uses Go's GOARCH).
+_MACHINE_ARCH = {
+    "x86_64": "amd64",
+    "amd64": "amd64",
+    "aarch64": "arm64",
+    "arm64": "arm64",
+    "armv7l": "arm/v7",
+    "i386": "386",
+    "i686": "386",
+    "ppc64le": "ppc64le",
+}
+REMOTE_DOCKER_SCHEMES = ("ssh://", "tcp://", "http://", "https://")
+
+
+def parse_platform(raw: str) -> str:
+    if raw not in PLATFORMS:
+        raise InvalidValue("a platform the image is built for: one of " + ", ".join(PLATFORMS))
+    return raw
+
+
+def machine_platform(machine: str) -> str | None:
+    """linux/<arch> for a `platform.machine()` value; None when it has no Docker name."""
+    arch = _MACHINE_ARCH.get(machine.lower())
+    return f"linux/{arch}" if arch else None
+
+
+def is_remote_docker_host(host: str | None) -> bool:
+    """A Docker host on another machine (ssh://, tcp://); unix:// and unset are local."""
+    return bool(host) and str(host).startswith(REMOTE_DOCKER_SCHEMES)

@@ -40,7 +40,6 @@ import argparse
 import contextlib
 import fcntl
 import hashlib
-import json
 import logging
 import os
 import shutil
@@ -50,13 +49,13 @@ import tempfile
 import time
 from collections.abc import Generator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import IO, Final
 
 from psycopg import conninfo
 
-from lifecycle import cli, db, retention
+from lifecycle import agent_state, cli, db, retention
 from lifecycle.object_store import ObjectStore, ObjectStoreError, StoreSettings
 
 log = logging.getLogger("escalafin.backup")
@@ -65,7 +64,6 @@ EXIT_OFFSITE: Final = 5
 EXIT_PRUNE: Final = 6
 DEFAULT_DIR: Final = "/backup-escalafin"
 DEFAULT_COMPRESSION: Final = "zstd:3"
-STATE_FILE: Final = ".escalafin-backup-state.json"
 LOCK_FILE: Final = ".escalafin-backup.lock"
 CHUNK: Final = 1024 * 1024
 
@@ -104,6 +102,8 @@ class BackupConfig:
     store: StoreSettings | None = None
     pg_bin_dir: Path | None = None
     compression: str = DEFAULT_COMPRESSION
+    clock: retention.Clock = field(default=retention.utc_now, compare=False)
+    """Where names and ages come from; tests pass a fixed clock instead of sleeping."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> BackupConfig:
@@ -115,6 +115,10 @@ class BackupConfig:
                 "the password may come from PGPASSWORD)",
                 cli.EXIT_USAGE,
             )
+        try:
+            db.check_userinfo(url)
+        except db.DatabaseUrlError as exc:
+            raise BackupError(f"DATABASE_URL: {exc}", cli.EXIT_USAGE) from None
         return cls(
             database_url=url,
             backup_dir=Path(e.get("BACKUP_DIR", DEFAULT_DIR)),
@@ -218,20 +222,12 @@ def verify_archive(
                 f"{path.name}: checksum mismatch (expected {expected_sha256[:12]}…, "
                 f"file has {actual[:12]}…): the archive is corrupted or truncated"
             )
-    pg_restore = pg_tool("pg_restore", bin_dir)
-    with path.open("rb") as archive:
-        listing = subprocess.run(
-            [pg_restore, "--list"], stdin=archive, capture_output=True, check=False
-        )
-    if listing.returncode != 0:
-        raise BackupError(
-            f"{path.name} is not a readable pg_dump archive: {last_line(listing.stderr)}"
-        )
+    tables = len(archive_tables(path, bin_dir))
     if not full_read:
-        return _table_count(listing.stdout)
+        return tables
     with path.open("rb") as archive:
         full = subprocess.run(
-            [pg_restore, "--file", os.devnull],
+            [pg_tool("pg_restore", bin_dir), "--file", os.devnull],
             stdin=archive,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -241,11 +237,36 @@ def verify_archive(
         raise BackupError(
             f"{path.name} is damaged (pg_restore cannot read it through): {last_line(full.stderr)}"
         )
-    return _table_count(listing.stdout)
+    return tables
 
 
-def _table_count(listing: bytes) -> int:
-    return sum(1 for ln in listing.decode(errors="replace").splitlines() if " TABLE DATA " in ln)
+def _data_tables(listing: bytes) -> set[str]:
+    """`schema.table` of every TABLE DATA entry of a `pg_restore --list` listing
+    (`3367; 0 16390 TABLE DATA public User owner`)."""
+    tables: set[str] = set()
+    for line in listing.decode(errors="replace").splitlines():
+        if line.startswith(";") or " TABLE DATA " not in line:
+            continue
+        words = line.split(" TABLE DATA ", 1)[1].split()
+        if len(words) >= 3:
+            tables.add(f"{words[0]}.{' '.join(words[1:-1])}")
+    return tables
+
+
+def archive_tables(path: Path, bin_dir: Path | None) -> set[str]:
+    """The tables an archive carries data for (its table of contents)."""
+    with path.open("rb") as archive:
+        listing = subprocess.run(
+            [pg_tool("pg_restore", bin_dir), "--list"],
+            stdin=archive,
+            capture_output=True,
+            check=False,
+        )
+    if listing.returncode != 0:
+        raise BackupError(
+            f"{path.name} is not a readable pg_dump archive: {last_line(listing.stderr)}"
+        )
+    return _data_tables(listing.stdout)
 
 
 def sha256_of(path: Path) -> str:
@@ -254,6 +275,36 @@ def sha256_of(path: Path) -> str:
         while chunk := f.read(CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def write_sidecar(archive: Path, sha256: str) -> Path:
+    """Record an archive's checksum beside it (`sha256sum` format), atomically and without
+    replacing an existing record; return the sidecar's path."""
+    sidecar = archive.with_name(archive.name + ".sha256")
+    temp = archive.with_name(f".{sidecar.name}.partial")
+    try:
+        with temp.open("x") as out:
+            out.write(f"{sha256}  {archive.name}\n")
+            out.flush()
+            os.fsync(out.fileno())
+        publish(temp, sidecar)
+    finally:
+        temp.unlink(missing_ok=True)
+    return sidecar
+
+
+def remove_partials(directory: Path) -> list[str]:
+    """Temp files a killed run left behind (never a finished backup); the caller holds the
+    run lock, so no run is writing them."""
+    removed: list[str] = []
+    for leftover in [
+        *directory.glob(".escalafin-*.partial"),
+        *directory.glob(".escalafin-*.download"),
+    ]:
+        leftover.unlink(missing_ok=True)
+        removed.append(leftover.name)
+        log.info("removed leftover %s from an interrupted run", leftover.name)
+    return removed
 
 
 def read_sidecar(path: Path) -> str | None:
@@ -328,20 +379,46 @@ def _stream_dump(
     return digest.hexdigest(), size
 
 
+def _taken_names(directory: Path) -> set[str]:
+    """Names in use in the directory, including those of runs still writing (`.NAME.partial`)."""
+    names: set[str] = set()
+    for path in directory.iterdir():
+        names.add(path.name)
+        names.add(path.name.removeprefix(".").removesuffix(".partial"))
+    return names
+
+
+def publish(temp: Path, final: Path) -> None:
+    """Give `temp` its final name without ever replacing an existing file (link + unlink:
+    atomic, and fails instead of overwriting, unlike rename)."""
+    try:
+        os.link(temp, final)
+    except FileExistsError:
+        raise BackupError(
+            f"{final.name} already exists in {final.parent}; refusing to replace it"
+        ) from None
+    temp.unlink()
+
+
 def dump_verified(config: BackupConfig, tag: str = "") -> tuple[Path, str, int]:
-    """Steps 1-3: a verified archive in the backups directory; nothing left on failure."""
+    """Steps 1-3: a verified archive in the backups directory; nothing left on failure.
+
+    The name is unique in the directory (see retention.unique_name) and is published with
+    `publish`, so a backup never replaces another. Any OS error on the volume (a full disk
+    above all) becomes a BackupError after the temp files are removed, so the space they
+    took is freed before the failure is recorded.
+    """
     directory = config.backup_dir
-    name = retention.backup_name(datetime.now(UTC), tag)
+    name = retention.unique_name(config.clock(), tag, _taken_names(directory))
     final = directory / name
     temp = directory / f".{name}.partial"
-    sidecar = directory / f"{name}.sha256"
-    sidecar_temp = directory / f".{name}.sha256.partial"
     cmd = [
         pg_tool("pg_dump", config.pg_bin_dir),
         "--format=custom",
         f"--compress={config.compression}",
         "--no-password",
     ]
+    published: list[Path] = []
     try:
         started = time.monotonic()
         with temp.open("xb") as out:
@@ -363,18 +440,19 @@ def dump_verified(config: BackupConfig, tag: str = "") -> tuple[Path, str, int]:
             tables,
             time.monotonic() - started,
         )
-        with sidecar_temp.open("x") as s:
-            s.write(f"{sha256}  {name}\n")
-            s.flush()
-            os.fsync(s.fileno())
-        sidecar_temp.rename(sidecar)
-        temp.rename(final)
+        published.append(write_sidecar(final, sha256))
+        publish(temp, final)
+        published.append(final)
         _fsync_dir(directory)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        sidecar_temp.unlink(missing_ok=True)
-        if not final.exists():
-            sidecar.unlink(missing_ok=True)
+    except BaseException as exc:
+        for leftover in (temp, *published):
+            with contextlib.suppress(OSError):
+                leftover.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise BackupError(
+                f"writing {name} to {directory} failed: {exc.strerror or exc} "
+                "(nothing was kept; a full backups volume is the usual cause)"
+            ) from None
         raise
     return final, sha256, tables
 
@@ -420,7 +498,12 @@ def prune(
 
 
 def run(config: BackupConfig) -> BackupResult:
-    """One complete backup run (steps 1-5). Raises BackupError; records the outcome."""
+    """One complete backup run (steps 1-5). Raises BackupError; records the outcome.
+
+    Every failure is a BackupError (OS errors such as a full volume included) and is
+    recorded in the agent state before it is raised, so the agent never crashes on one and
+    its healthcheck reports it.
+    """
     started = time.monotonic()
     if not config.backup_dir.is_dir():
         raise BackupError(
@@ -430,29 +513,26 @@ def run(config: BackupConfig) -> BackupResult:
         )
     try:
         with run_lock(config.backup_dir):
+            agent_state.update_state(config.backup_dir, last_attempt_at=config.clock())
             path, sha256, tables = dump_verified(config)
             size = path.stat().st_size
-            uploaded: str | None = None
             store = ObjectStore(config.store) if config.store is not None else None
-            if store is not None:
-                t = time.monotonic()
-                try:
-                    store.upload(path, sha256)
-                except ObjectStoreError as exc:
-                    raise BackupError(
-                        f"{exc} (the verified local copy {path.name} is kept)", EXIT_OFFSITE
-                    ) from None
-                uploaded = store.settings.where(path.name)
-                log.info("upload %s: %d bytes in %.1fs", uploaded, size, time.monotonic() - t)
+            uploaded = upload_pending(config, store, path.name)
             try:
-                pruned_local, pruned_remote = prune(config, store, datetime.now(UTC))
+                pruned_local, pruned_remote = prune(config, store, config.clock())
             except (OSError, ObjectStoreError) as exc:
                 raise BackupError(
                     f"prune failed after backup {path.name}: {exc}", EXIT_PRUNE
                 ) from None
     except BackupError as exc:
-        record_state(config.backup_dir, ok=False, detail=str(exc))
+        agent_state.record(
+            config.backup_dir, "backup", ok=False, detail=str(exc), at=config.clock()
+        )
         raise
+    except OSError as exc:
+        detail = f"backup failed on {config.backup_dir}: {exc.strerror or exc}"
+        agent_state.record(config.backup_dir, "backup", ok=False, detail=detail, at=config.clock())
+        raise BackupError(detail) from None
     result = BackupResult(
         path.name,
         path,
@@ -464,72 +544,94 @@ def run(config: BackupConfig) -> BackupResult:
         pruned_local,
         pruned_remote,
     )
-    record_state(config.backup_dir, ok=True, detail=path.name)
+    agent_state.record(config.backup_dir, "backup", ok=True, detail=path.name, at=config.clock())
     log.info(
         "backup %s done: %d bytes, %d tables, %.1fs total", path.name, size, tables, result.seconds
     )
     return result
 
 
-# ---------------------------------------------------------------- state (healthcheck)
+def upload_pending(config: BackupConfig, store: ObjectStore | None, new: str | None) -> str | None:
+    """Upload `new` and every archive whose upload failed before (S3 was down); return
+    where `new` went. The caller holds the run lock.
+
+    Names that still fail stay in the state's `upload_pending`, so the next run (or the
+    agent's retry, see backup_agent) uploads them once S3 is back; then the run fails
+    with EXIT_OFFSITE, keeping the verified local copies.
+    """
+    if store is None:
+        return None
+    state = agent_state.read_state(config.backup_dir)
+    names = [n for n in state.upload_pending if (config.backup_dir / n).is_file()]
+    names += [new] if new and new not in names else []
+    failed: list[str] = []
+    errors: list[str] = []
+    for name in names:
+        path = config.backup_dir / name
+        sha256 = read_sidecar(path)
+        if sha256 is None:
+            log.warning("%s has no checksum sidecar; not uploaded", name)
+            continue
+        started = time.monotonic()
+        try:
+            store.upload(path, sha256)
+        except ObjectStoreError as exc:
+            failed.append(name)
+            errors.append(str(exc))
+            continue
+        log.info(
+            "upload %s: %d bytes in %.1fs%s",
+            store.settings.where(name),
+            path.stat().st_size,
+            time.monotonic() - started,
+            "" if name == new else " (pending since an earlier run)",
+        )
+    if tuple(failed) != state.upload_pending:
+        agent_state.update_state(config.backup_dir, upload_pending=failed)
+    if failed:
+        raise BackupError(
+            f"{errors[0]} (verified local copies kept and retried later: {', '.join(failed)})",
+            EXIT_OFFSITE,
+        )
+    return store.settings.where(new) if new else None
 
 
-@dataclass(frozen=True)
-class State:
-    last_success_at: datetime | None = None
-    last_success: str | None = None
-    last_failure_at: datetime | None = None
-    last_failure: str | None = None
-    agent_started_at: datetime | None = None
-
-
-def read_state(backup_dir: Path) -> State:
-    try:
-        raw = json.loads((backup_dir / STATE_FILE).read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
-        return State()
-
-    def when(key: str) -> datetime | None:
-        value = raw.get(key)
-        return datetime.fromisoformat(value) if isinstance(value, str) else None
-
-    return State(
-        when("last_success_at"),
-        raw.get("last_success"),
-        when("last_failure_at"),
-        raw.get("last_failure"),
-        when("agent_started_at"),
-    )
-
-
-def record_state(backup_dir: Path, *, ok: bool, detail: str) -> None:
-    """Record a run's outcome for the healthcheck."""
-    now = datetime.now(UTC).isoformat()
-    if ok:
-        update_state(backup_dir, last_success_at=now, last_success=detail)
-    else:
-        update_state(backup_dir, last_failure_at=now, last_failure=detail)
-
-
-def update_state(backup_dir: Path, **fields: str) -> None:
-    """Atomically rewrite the state file with `fields` changed (no-op without the dir)."""
-    if not backup_dir.is_dir():
-        return
-    state = {**asdict(read_state(backup_dir)), **fields}
-    temp = backup_dir / f"{STATE_FILE}.{os.getpid()}.partial"
-    temp.write_text(json.dumps(state, default=str))
-    temp.replace(backup_dir / STATE_FILE)
+def retry_uploads(config: BackupConfig) -> list[str]:
+    """Upload what earlier runs could not (the agent calls this while uploads are pending);
+    record a success once nothing is pending. Returns the names uploaded."""
+    with run_lock(config.backup_dir):
+        pending = agent_state.read_state(config.backup_dir).upload_pending
+        if not pending or config.store is None:
+            return []
+        try:
+            upload_pending(config, ObjectStore(config.store), None)
+        except BackupError as exc:
+            log.warning("off-site upload still failing: %s", exc)
+            return []
+    detail = f"uploaded {', '.join(pending)} once S3 was back"
+    agent_state.record(config.backup_dir, "backup", ok=True, detail=detail, at=config.clock())
+    log.info("%s", detail)
+    return list(pending)
 
 
 # ---------------------------------------------------------------- CLI
 
 
-def listing(config: BackupConfig) -> list[dict[str, object]]:
-    now = datetime.now(UTC)
+def listing(config: BackupConfig) -> tuple[list[dict[str, object]], list[str]]:
+    """Backups on the volume and in the bucket, newest first, and warnings.
+
+    An unreachable bucket is a warning, not a failure: the verified local archives are
+    still listed (and restorable) while S3 is down.
+    """
+    now = config.clock()
     places = [("volume", local_backups(config.backup_dir))]
+    warnings: list[str] = []
     if config.store is not None:
-        places.append(("s3", sorted(ObjectStore(config.store).backups(), reverse=True)))
-    return [
+        try:
+            places.append(("s3", sorted(ObjectStore(config.store).backups(), reverse=True)))
+        except ObjectStoreError as exc:
+            warnings.append(f"off-site copies not listed: {exc}")
+    rows: list[dict[str, object]] = [
         {
             "where": where,
             "name": r.name,
@@ -539,6 +641,15 @@ def listing(config: BackupConfig) -> list[dict[str, object]]:
         for where, refs in places
         for r in refs
     ]
+    return rows, warnings
+
+
+def listing_text(rows: Sequence[Mapping[str, object]]) -> str:
+    lines = [
+        f"{r['where']!s:6} {r['name']}  {r['size']!s:>12} B  {r['age_hours']!s:>7} h old"
+        for r in rows
+    ]
+    return "\n".join(lines) or "no backups"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -554,16 +665,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         config = BackupConfig.from_env()
         if args.command == "list":
-            rows = listing(config)
-            human = (
-                "\n".join(
-                    f"{r['where']:6} {r['name']}  {r['size']:>12} B  {r['age_hours']:>7} h old"
-                    for r in rows
-                )
-                or "no backups"
-            )
-            cli.emit(args.json, {"ok": True, "backups": rows}, human)
+            rows, warnings = listing(config)
+            for warning in warnings:
+                log.warning("%s", warning)
+            human = listing_text(rows)
+            cli.emit(args.json, {"ok": True, "backups": rows, "warnings": warnings}, human)
             return cli.EXIT_OK
+        # Repair what an interrupted restore left first (its database moved aside...).
+        # Imported here: lifecycle.tidy builds on this module.
+        from lifecycle import tidy  # noqa: PLC0415
+
+        tidy.tidy_locked(config)
         result = run(config)
     except BackupError as exc:
         log.error("backup failed: %s", exc)

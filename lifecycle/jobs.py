@@ -26,6 +26,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Final, Literal
 
+from lifecycle.docker_host import SCHEMES, connect
+
 log = logging.getLogger("lifecycle.jobs")
 
 Mode = Literal["direct", "in-network", "ecs"]
@@ -135,7 +137,7 @@ class RunnerArgs:
             found.append("network is required in in-network mode (the database's network)")
         if self.mode == "in-network" and not self.ops_image:
             found.append("ops_image is required in in-network mode")
-        if self.docker_host and not self.docker_host.startswith(("unix://", "tcp://", "ssh://")):
+        if self.docker_host and not self.docker_host.startswith(SCHEMES):
             found.append(
                 f"docker_host {self.docker_host!r} must start with unix://, tcp:// or ssh://"
             )
@@ -238,6 +240,17 @@ def run_seed(
     )
 
 
+def run_store_bucket(runner: RunnerArgs, command: str, env: Mapping[str, str]) -> dict[str, Any]:
+    """`lifecycle.store_bucket <command>` in an ops container on the store's network.
+
+    Always in-network: the embedded store publishes no port. `env` carries S3_* and the
+    AWS_* credentials (environment only, never argv).
+    """
+    return _in_network(
+        runner, ["lifecycle.store_bucket", command, "--json"], env, _tar_files({}), (0,)
+    )
+
+
 # --- direct ----------------------------------------------------------------------------------
 
 
@@ -321,16 +334,11 @@ def _in_network(
     archive: bytes,
     ok_codes: tuple[int, ...],
 ) -> dict[str, Any]:
-    import docker  # noqa: PLC0415
     from docker.errors import DockerException  # noqa: PLC0415
     from requests.exceptions import RequestException  # noqa: PLC0415
 
     started = time.monotonic()
-    client = (
-        docker.DockerClient(base_url=runner.docker_host, use_ssh_client=False, timeout=120)
-        if runner.docker_host
-        else docker.from_env(timeout=120)
-    )
+    client = connect(runner.docker_host)
     name = f"escalafin-lifecycle-{uuid.uuid4().hex[:10]}"
     container = None
     try:

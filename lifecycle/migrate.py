@@ -11,6 +11,7 @@ documented in lifecycle.cli (0 ok, 1 pending, 2 usage, 3 failed/blocked, 4 lock/
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any, Final
@@ -47,10 +48,17 @@ def parser() -> argparse.ArgumentParser:
     return root
 
 
+def _pending(current: Plan) -> list[str]:
+    """Pending migrations not already listed as interrupted (the plan counts an interrupted
+    one as pending too, since deploy runs it again; a report names each migration once)."""
+    retried = {r.migration_name for r in current.retryable}
+    return [m.name for m in current.pending if m.name not in retried]
+
+
 def plan_summary(current: Plan) -> dict[str, Any]:
     return {
         "applied": current.applied,
-        "pending": [m.name for m in current.pending],
+        "pending": _pending(current),
         "failed": [r.migration_name for r in current.failed],
         "retryable": [r.migration_name for r in current.retryable],
         "checksum_changed": current.checksum_changed,
@@ -69,7 +77,7 @@ def status_exit_code(current: Plan) -> int:
 def _status_text(current: Plan) -> str:
     lines = [f"{len(current.applied)} applied"]
     sections = (
-        ("pending", [m.name for m in current.pending]),
+        ("pending", _pending(current)),
         ("failed (blocking)", [r.migration_name for r in current.failed]),
         ("interrupted (retried on deploy)", [r.migration_name for r in current.retryable]),
         ("applied but changed since (checksum differs)", current.checksum_changed),
@@ -82,6 +90,13 @@ def _status_text(current: Plan) -> str:
     if current.up_to_date and not current.checksum_changed:
         lines.append("database schema is up to date")
     return "\n".join(lines)
+
+
+def _edited(name: str) -> str:
+    return (
+        f"applied migration {name} was edited since it was applied (checksum differs); "
+        "it is not run again: put the change in a new migration"
+    )
 
 
 def execute(
@@ -103,6 +118,7 @@ def execute(
             return status_exit_code(current), summary, _status_text(current)
         if command == "deploy":
             result = migrations.deploy(conn, local, lock_timeout_s)
+            warnings = [_edited(name) for name in result.checksum_changed]
             summary = {
                 "ok": True,
                 "command": "deploy",
@@ -111,10 +127,14 @@ def execute(
                 "skipped": result.already_applied,
                 "recovered": result.recovered,
                 "duration_ms": round(result.duration_ms, 1),
+                "warnings": warnings,
             }
-            text = (
-                f"{len(result.applied)} migration(s) applied, {result.already_applied} already "
-                f"applied ({result.duration_ms:.0f} ms)"
+            text = "\n".join(
+                [
+                    f"{len(result.applied)} migration(s) applied, {result.already_applied} "
+                    f"already applied ({result.duration_ms:.0f} ms)",
+                    *(f"warning: {w}" for w in warnings),
+                ]
             )
             return cli.EXIT_OK, summary, text
         if applied:
@@ -154,7 +174,9 @@ def main(argv: list[str] | None = None) -> int:
     except db.ConnectionFailed as exc:
         return cli.fail(args.json, cli.EXIT_UNAVAILABLE, str(exc))
     except psycopg.OperationalError as exc:
-        return cli.fail(args.json, cli.EXIT_UNAVAILABLE, f"database connection failed: {exc}")
+        url = args.database_url or os.environ.get("DATABASE_URL", "")
+        message = db.scrub(str(exc), url)
+        return cli.fail(args.json, cli.EXIT_UNAVAILABLE, f"database connection failed: {message}")
 
 
 if __name__ == "__main__":

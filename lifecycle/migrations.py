@@ -97,6 +97,8 @@ class DeployResult:
     already_applied: int
     recovered: list[str] = field(default_factory=list[str])
     duration_ms: float = 0.0
+    checksum_changed: list[str] = field(default_factory=list[str])
+    """Applied migrations whose file was edited since: reported, never re-run."""
 
 
 # --- lock, table, rows ------------------------------------------------------------------------
@@ -217,6 +219,12 @@ def deploy(
                 "migration %s was interrupted earlier; marked rolled back, retrying",
                 row.migration_name,
             )
+        for name in current.checksum_changed:
+            log.warning(
+                "migration %s was edited after it was applied (checksum differs): it is not "
+                "run again; put the change in a new migration",
+                name,
+            )
         applied = [_apply_one(conn, migration) for migration in current.pending]
     finally:
         if not conn.closed:
@@ -229,7 +237,11 @@ def deploy(
         total_ms,
     )
     return DeployResult(
-        applied, len(current.applied), [r.migration_name for r in current.retryable], total_ms
+        applied,
+        len(current.applied),
+        [r.migration_name for r in current.retryable],
+        total_ms,
+        current.checksum_changed,
     )
 
 

@@ -94,9 +94,43 @@ class ObjectStore:
             "s3", endpoint_url=settings.endpoint_url, region_name=settings.region, config=config
         )
 
+    def bucket_exists(self) -> bool:
+        """HeadBucket: True when it exists, False on 404; any other answer raises."""
+        try:
+            self.client.head_bucket(Bucket=self.settings.bucket)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in {"404", "NoSuchBucket", "NotFound"}:
+                return False
+            raise ObjectStoreError(f"cannot read {self.settings.where()}: {exc}") from exc
+        except _ERRORS as exc:
+            raise ObjectStoreError(f"cannot reach {self.settings.where()}: {exc}") from exc
+        return True
+
+    def ensure_bucket(self) -> bool:
+        """Create the bucket unless it exists (a retained store keeps it); True when created."""
+        if self.bucket_exists():
+            return False
+        try:
+            self.client.create_bucket(Bucket=self.settings.bucket)
+        except _ERRORS as exc:
+            raise ObjectStoreError(f"cannot create {self.settings.where()}: {exc}") from exc
+        return True
+
     def upload(self, path: Path, sha256: str) -> None:
-        """Upload `path` under its own name; on failure abort and remove anything partial."""
+        """Upload `path` under its own name; on failure abort and remove anything partial.
+
+        Never replaces another backup: an object of that name with the same checksum and
+        size is this archive already uploaded (a retry), one with other content is refused.
+        """
         key = self.settings.key(path.name)
+        existing = self.find(path.name)
+        if existing is not None:
+            if existing.sha256 == sha256 and existing.size == path.stat().st_size:
+                return
+            raise ObjectStoreError(
+                f"{self.settings.where(path.name)} already exists with other content; "
+                "refusing to replace it"
+            )
         try:
             self.client.upload_file(
                 str(path),
@@ -133,6 +167,20 @@ class ObjectStore:
         return StoredObject(
             name, head["ContentLength"], head.get("Metadata", {}).get(SHA256_METADATA)
         )
+
+    def find(self, name: str) -> StoredObject | None:
+        """Like head, but None when there is no such object."""
+        try:
+            return self.head(name)
+        except ObjectStoreError as exc:
+            cause = exc.__cause__
+            if isinstance(cause, ClientError) and cause.response.get("Error", {}).get("Code") in (
+                "404",
+                "NoSuchKey",
+                "NotFound",
+            ):
+                return None
+            raise
 
     def backups(self) -> list[retention.BackupRef]:
         """Every backup object under the prefix (other keys are ignored)."""

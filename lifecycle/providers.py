@@ -15,12 +15,21 @@ Wire them after PostgreSQL is healthy and before the app container:
         runner=..., database_identity=...),
         ResourceOptions(parent=self, depends_on=[migrations]))
 
-Engine contract honoured here (pulumi/dynamic): the provider is pickled with dill into the
-state and runs on the machine running `pulumi`; secret inputs arrive in plaintext, so the
-DSN is an output only under its input's name (kept secret by the engine, and listed in
-`additional_secret_outputs`), and the seed passwords are never returned at all. During
-preview unknown inputs arrive as `pulumi.runtime.rpc.UNKNOWN`; `check`/`diff` never touch the
-database. `read` (refresh) reports pending migrations; `delete` never drops data.
+Engine contract honoured here (pulumi/pulumi sdk/python/lib/pulumi/dynamic): the provider
+object is pickled with dill *by reference* — the state holds `lifecycle.providers.
+MigrationsProvider`, not its code (`serialize_provider`, `dill.dumps(recurse=True)`) — and
+`python -m pulumi.dynamic` unpickles it in the project directory of whichever checkout runs
+`pulumi`, importing the class from that checkout. So: never rename or move a provider class
+(or its module) — refresh and destroy of every existing stack would fail to unpickle it;
+tests/unit/test_state_compat.py pins every reference. Paths in inputs are relative to the
+project directory, so state holds no absolute path of the machine that wrote it.
+
+Secret inputs arrive in plaintext, so the DSN is an output only under its input's name (kept
+secret by the engine, and listed in `additional_secret_outputs`), and the seed passwords are
+never returned at all. During preview unknown inputs arrive as `pulumi.runtime.rpc.UNKNOWN`;
+`check`/`diff` never touch the database. `read` (refresh) reports pending migrations, and
+when the database (or the folder) cannot be reached it marks the resource `unverified` —
+never crashes — so the next `up` checks again; `delete` never drops data.
 """
 
 from __future__ import annotations
@@ -45,6 +54,7 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
+from lifecycle.dynamic_inputs import changed_inputs, is_unknown, missing, without_provider
 from lifecycle.jobs import EcsTarget, RunnerArgs
 from lifecycle.migration_plan import folder_hash
 
@@ -55,42 +65,28 @@ __all__ = [
     "DatabaseMigrationsArgs",
     "EcsTarget",
     "RunnerArgs",
+    "StoreBucket",
+    "StoreBucketArgs",
 ]
 
 log = logging.getLogger("lifecycle.providers")
 
-UNKNOWN: Final = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # pulumi.runtime.rpc.UNKNOWN
+# Content, not location, triggers: the same folder at another path is no change.
 MIGRATION_TRIGGERS: Final = ("database_url", "migrations_hash", "database_identity", "runner")
 SEED_TRIGGERS: Final = ("database_url", "seed_hash", "database_identity", "runner")
+BUCKET_TRIGGERS: Final = (
+    "bucket", "endpoint_url", "region", "access_key_id", "secret_access_key", "runner",
+)  # fmt: skip
 SECRET_OUTPUTS: Final = ["database_url"]
-
-
-def _is_unknown(value: object) -> bool:
-    if value == UNKNOWN:
-        return True
-    if isinstance(value, Mapping):
-        return any(_is_unknown(v) for v in value.values())  # pyright: ignore[reportUnknownVariableType,reportUnknownArgumentType]
-    return False
-
-
-def _changed(olds: Mapping[str, Any], news: Mapping[str, Any], keys: tuple[str, ...]) -> list[str]:
-    return [k for k in keys if _is_unknown(news.get(k)) or olds.get(k) != news.get(k)]
 
 
 def _check(news: dict[str, Any], required: tuple[str, ...]) -> CheckResult:
     """Validate inputs without any I/O beyond the local filesystem; unknowns pass."""
-    failures: list[CheckFailure] = []
-    for key in required:
-        if not _is_unknown(news.get(key)) and not news.get(key):
-            failures.append(CheckFailure(key, f"{key} is required"))
+    failures = missing(news, required)
     runner: dict[str, Any] = news.get("runner") or {}
-    if not _is_unknown(runner):
+    if not is_unknown(runner):
         failures += [CheckFailure("runner", p) for p in RunnerArgs.from_dict(runner).problems()]
     return CheckResult(news, failures)
-
-
-def _without_provider(props: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in props.items() if k != "__provider"}
 
 
 # --- migrations ------------------------------------------------------------------------------
@@ -103,9 +99,11 @@ class MigrationsProvider(ResourceProvider):
         return _check(news, ("database_url", "migrations_dir", "migrations_hash"))
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        changed = _changed(olds, news, MIGRATION_TRIGGERS)
+        changed = changed_inputs(olds, news, MIGRATION_TRIGGERS)
         if olds.get("pending"):  # refresh found migrations nobody applied yet
             changed.append("pending")
+        if olds.get("unverified"):  # refresh could not look: check again
+            changed.append("unverified")
         return DiffResult(
             changes=bool(changed), replaces=[], stables=["id"], delete_before_replace=False
         )
@@ -121,11 +119,12 @@ class MigrationsProvider(ResourceProvider):
             lock_timeout_s=float(props.get("lock_timeout_s") or 60.0),
         )
         return {
-            **_without_provider(props),
+            **without_provider(props),
             "applied": list(summary.get("applied", [])),
             "applied_count": int(summary.get("count", 0)),
             "total_applied": int(summary.get("count", 0)) + int(summary.get("skipped", 0)),
             "pending": [],
+            "unverified": None,
         }
 
     def create(self, props: dict[str, Any]) -> CreateResult:
@@ -137,22 +136,27 @@ class MigrationsProvider(ResourceProvider):
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         from lifecycle import jobs  # noqa: PLC0415
 
-        summary = jobs.run_migrations(
-            RunnerArgs.from_dict(props.get("runner") or {}),
-            str(props["database_url"]),
-            Path(str(props["migrations_dir"])),
-            "status",
-            ok_codes=(0, 1),
-        )
+        try:
+            summary = jobs.run_migrations(
+                RunnerArgs.from_dict(props.get("runner") or {}),
+                str(props["database_url"]),
+                Path(str(props["migrations_dir"])),
+                "status",
+                ok_codes=(0, 1),
+            )
+        except jobs.JobError as exc:  # database down, folder elsewhere: drift, not a crash
+            log.warning("DatabaseMigrations not verified on refresh: %s", exc)
+            return ReadResult(id_, {**without_provider(props), "unverified": str(exc)})
         pending = [*summary.get("retryable", []), *summary.get("pending", [])]
         if summary.get("failed"):
             pending = [*summary["failed"], *pending]
         return ReadResult(
             id_,
             {
-                **_without_provider(props),
+                **without_provider(props),
                 "pending": pending,
                 "total_applied": len(summary.get("applied", [])),
+                "unverified": None,
             },
         )
 
@@ -165,7 +169,7 @@ class DatabaseMigrationsArgs:
     """Inputs of DatabaseMigrations.
 
     database_url: admin DSN (Prisma style) reachable in the runner's mode; made secret.
-    migrations_dir: folder of Prisma migrations on the machine running pulumi.
+    migrations_dir: folder of Prisma migrations, relative to the project directory.
     runner: direct, in-network or ecs (see RunnerArgs); an Output when it holds resource ids.
     database_identity: changes when the database itself is new (container id + volume name).
     migrations_hash: defaults to the folder's content hash; a new/edited migration → update.
@@ -190,6 +194,8 @@ class DatabaseMigrations(Resource, module="escalafin", name="DatabaseMigrations"
     total_applied: pulumi.Output[int]
     pending: pulumi.Output[list[str]]
     migrations_hash: pulumi.Output[str]
+    unverified: pulumi.Output[str | None]
+    """Set by a refresh that could not reach the database; the next `up` checks again."""
 
     def __init__(
         self,
@@ -208,6 +214,7 @@ class DatabaseMigrations(Resource, module="escalafin", name="DatabaseMigrations"
             "applied_count": None,
             "total_applied": None,
             "pending": None,
+            "unverified": None,
         }
         super().__init__(MigrationsProvider(), resource_name, props, _secret_opts(opts))
 
@@ -222,7 +229,7 @@ class SeedProvider(ResourceProvider):
         return _check(news, ("database_url", "seed_file", "seed_hash"))
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        changed = _changed(olds, news, SEED_TRIGGERS)
+        changed = changed_inputs(olds, news, SEED_TRIGGERS)
         return DiffResult(
             changes=bool(changed), replaces=[], stables=["id"], delete_before_replace=False
         )
@@ -238,7 +245,7 @@ class SeedProvider(ResourceProvider):
             passwords,
             lock_timeout_s=float(props.get("lock_timeout_s") or 60.0),
         )
-        outs = {k: v for k, v in _without_provider(props).items() if k != "passwords"}
+        outs = {k: v for k, v in without_provider(props).items() if k != "passwords"}
         return {
             **outs,
             "outcome": summary["outcome"],
@@ -254,7 +261,7 @@ class SeedProvider(ResourceProvider):
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         # The seed has no drift to report: it ran once; the users now belong to the app.
-        return ReadResult(id_, _without_provider(props))
+        return ReadResult(id_, without_provider(props))
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
         log.info("ConditionalSeed deleted from the stack; seeded users are left untouched")
@@ -265,7 +272,7 @@ class ConditionalSeedArgs:
     """Inputs of ConditionalSeed.
 
     database_url: admin DSN reachable in the runner's mode; made secret.
-    seed_file: the seed JSON on the machine running pulumi (app/prisma/seed.json).
+    seed_file: the seed JSON, relative to the project directory (app/prisma/seed.json).
     passwords: passwordKey → plaintext (Pulumi secrets); hashed with bcrypt, never stored.
     database_identity: changes when the database is new, so the seed is checked again.
     """
@@ -316,6 +323,107 @@ def _runner_input(runner: RunnerArgs | pulumi.Output[RunnerArgs]) -> pulumi.Inpu
     if isinstance(runner, RunnerArgs):
         return runner.to_dict()
     return runner.apply(RunnerArgs.to_dict)
+
+
+# --- embedded store bucket ---------------------------------------------------------------
+
+
+class StoreBucketProvider(ResourceProvider):
+    """CRUD for StoreBucket: create-if-missing in the embedded store; never deletes data."""
+
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        return _check(news, ("bucket", "endpoint_url", "access_key_id", "secret_access_key"))
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        changed = changed_inputs(olds, news, BUCKET_TRIGGERS)
+        if olds.get("exists") is False:  # refresh found the bucket gone (store volume lost)
+            changed.append("exists")
+        return DiffResult(
+            changes=bool(changed), replaces=[], stables=["id"], delete_before_replace=False
+        )
+
+    def _job(self, props: dict[str, Any], command: str) -> dict[str, Any]:
+        from lifecycle import jobs  # noqa: PLC0415
+
+        env = {
+            "S3_BUCKET": str(props["bucket"]),
+            "S3_ENDPOINT_URL": str(props["endpoint_url"]),
+            "S3_REGION": str(props.get("region") or "us-east-1"),
+            "AWS_ACCESS_KEY_ID": str(props["access_key_id"]),
+            "AWS_SECRET_ACCESS_KEY": str(props["secret_access_key"]),
+        }
+        return jobs.run_store_bucket(RunnerArgs.from_dict(props.get("runner") or {}), command, env)
+
+    def _ensure(self, props: dict[str, Any]) -> dict[str, Any]:
+        summary = self._job(props, "ensure")
+        return {**without_provider(props), "exists": True, "created": bool(summary["created"])}
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        return CreateResult(f"bucket-{props['bucket']}", self._ensure(props))
+
+    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        return UpdateResult(self._ensure(news))
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        from lifecycle.jobs import JobError  # noqa: PLC0415
+
+        try:
+            exists = bool(self._job(props, "exists")["exists"])
+        except JobError as exc:  # the store is down: report, never crash a refresh
+            log.warning("StoreBucket %s not checked: %s", props.get("bucket"), exc)
+            return ReadResult(id_, without_provider(props))
+        return ReadResult(id_, {**without_provider(props), "exists": exists})
+
+    def delete(self, _id: str, _props: dict[str, Any]) -> None:
+        log.info("StoreBucket deleted from the stack; the bucket and its backups are kept")
+
+
+@dataclass(frozen=True)
+class StoreBucketArgs:
+    """Inputs of StoreBucket (credentials are made secret).
+
+    runner: in-network on the store's network (the store publishes no port).
+    """
+
+    bucket: str
+    endpoint_url: str
+    region: str
+    access_key_id: pulumi.Input[str]
+    secret_access_key: pulumi.Input[str]
+    runner: RunnerArgs
+
+
+class StoreBucket(Resource, module="escalafin", name="StoreBucket"):
+    """The backup bucket in the embedded store.
+
+    Type token: pulumi-python:dynamic/escalafin:StoreBucket.
+    """
+
+    exists: pulumi.Output[bool]
+    created: pulumi.Output[bool]
+
+    def __init__(
+        self, resource_name: str, args: StoreBucketArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        props: dict[str, Any] = {
+            "bucket": args.bucket,
+            "endpoint_url": args.endpoint_url,
+            "region": args.region,
+            "access_key_id": pulumi.Output.secret(args.access_key_id),
+            "secret_access_key": pulumi.Output.secret(args.secret_access_key),
+            "runner": _runner_input(args.runner),
+            "exists": None,
+            "created": None,
+        }
+        extra = pulumi.ResourceOptions(
+            additional_secret_outputs=["access_key_id", "secret_access_key"]
+        )
+        super().__init__(
+            StoreBucketProvider(),
+            resource_name,
+            props,
+            pulumi.ResourceOptions.merge(opts, extra) if opts else extra,
+        )
 
 
 def _secret_opts(opts: pulumi.ResourceOptions | None) -> pulumi.ResourceOptions:

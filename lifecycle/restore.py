@@ -1,50 +1,63 @@
-"""Restore a backup, reversibly: verify first, confirm, safety backup, restore, health-check.
+"""Restore a backup, reversibly: verify, confirm, cut writers off, restore, health-check.
 
 Replaces the seed's interactive `restore-db.sh` (list, type "SI", safety backup, stop the
 app, `gunzip | psql`, restart, roll back on failure) and keeps every step, done safer:
 
-1. The chosen archive (from the backups volume, or downloaded from the bucket) is checked
-   against its recorded SHA-256 and read through completely by pg_restore BEFORE anything
-   touches the database; a corrupted or truncated archive is refused.
+1. The chosen archive (from the backups volume, or downloaded from the bucket) must match
+   the SHA-256 recorded when it was made (sidecar or bucket metadata) and is read through
+   by pg_restore BEFORE anything touches the database. An archive with no recorded
+   checksum is refused unless `--accept-unverified` (a flipped bit inside compressed data
+   reads through pg_restore unnoticed).
 2. A typed confirmation (the database name) unless `--yes`; with no terminal and no
    `--yes` the command refuses instead of hanging.
-3. The app container is stopped (so nothing writes during the restore), then a verified
-   safety backup of the current database is taken.
-4. The archive is restored with parallel pg_restore workers into a staging database next
-   to the live one, and only when all of it restored are the two swapped by renaming, in
-   one transaction (see `replace_database`; `pg_restore --clean` would keep objects newer
-   than the backup and can trip over them). A failure midway (an error in the archive, a
-   full disk, a killed connection) therefore leaves the live database exactly as it was:
-   safer than restoring the safety backup over a half-restored database, which can fail
-   for the same reason, and faster than a one-session restore. After a failure the table
-   row counts are compared with those taken before; only if they differ is the safety
-   backup restored.
-5. The app is started and must become healthy; if it does not (e.g. the backup predates
-   the schema the app expects), the safety backup is restored and the app restarted.
+3. Every app container (all replicas) is stopped; then EVERY writer is cut off — new
+   sessions refused, existing ones ended — and the live database is moved aside whole by
+   renaming it (`<db>_retired_<stamp>`). Every write PostgreSQL acknowledged before is in
+   it; every later attempt is refused, never acknowledged and lost. A verified safety
+   backup of that retired database is taken.
+4. The archive is restored with parallel pg_restore workers into a staging database and
+   renamed in (`pg_restore --clean` would keep objects newer than the backup and can trip
+   over them). A failure anywhere (an error in the archive, a full disk, a killed
+   connection) renames the retired database back: the data is exactly as it was.
+5. The app containers are started and must all become healthy; if one does not (e.g. the
+   backup predates the schema the app expects), the retired database is put back
+   (`revert`) and the app restarted. Meanwhile the ingress answers 502.
+
+The retired database is kept after a successful restore (BACKUP_KEEP_RETIRED, default 1:
+the newest), so the way back is one command, `revert`, which is itself reversible (the
+database it replaces is retired in turn). A restore interrupted at any point (even
+SIGKILL) is repaired by the next restore, revert, backup run or `tidy`: the live database
+renamed back if it was moved aside, staging databases, temp files and orphaned pg_restore
+workers removed. Safety archives follow the backup retention (their own floor).
 
 Where it runs: the database steps (3-4) need pg tools, the database and the backups
 volume; the app steps need the Docker API. With `--stack` or `--agent-container` the
 database steps run inside the backup agent container (`docker exec`, it is on the
 internal network with the volume mounted — so this works in prod, where no database port
-is published) while the app is stopped/started from here through the Docker API.
-Without them everything runs here (dev with the admin port, or inside the agent).
+is published) while the app is stopped/started from here through the Docker API. The app
+replicas have generated names (new on every deploy): `--stack` reads them from the
+`appContainers` output; `--app-container` names them by hand (repeat it, one per replica;
+`docker ps --filter label=escalafin.stack=<prefix> --filter label=escalafin.component=app`
+lists them). Without them everything runs here (dev with the admin port, or inside the agent).
 
     python -m lifecycle.restore --stack prod list
     python -m lifecycle.restore --stack prod restore --latest
+    python -m lifecycle.restore --stack prod retired          # what revert can go back to
+    python -m lifecycle.restore --stack prod revert [NAME] --yes
     python -m lifecycle.restore --database-url ... --backup-dir DIR [--s3-bucket B]
-        [--app-container NAME] [--docker-host URL] restore escalafin-20251016T020000Z.dump
+        [--app-container NAME ...] [--docker-host URL]
+        restore escalafin-20251016T020000.000000Z.dump
 
-Exit codes: 0 restored, app healthy · 1 not confirmed, nothing done · 2 usage or
+Exit codes: 0 done, app healthy · 1 not confirmed, nothing done · 2 usage or
 configuration · 3 refused or failed with the database as before (archive failed
-verification; restore rolled back; or safety backup restored) · 4 database or Docker
-unreachable, nothing done · 7 the restore failed AND the safety rollback failed: the
-message names the safety backup to restore by hand.
+verification or has no recorded checksum; restore put back; or app unhealthy and the
+previous database put back) · 4 database or Docker unreachable, nothing done · 7 the
+restore failed AND putting the previous database back failed: the message says how.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import logging
 import os
@@ -52,16 +65,14 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any, Final, NoReturn, Protocol
-from urllib.parse import quote, urlsplit, urlunsplit
+from typing import Any, Final, Protocol
 
 import psycopg
-from psycopg import conninfo, sql
 
-from lifecycle import backup, cli, db, retention
+from lifecycle import backup, cli, databases, db, restore_plan, retention, tidy
 from lifecycle.backup import BackupConfig, BackupError
 from lifecycle.object_store import ObjectStore, ObjectStoreError
 
@@ -69,9 +80,7 @@ log = logging.getLogger("escalafin.restore")
 
 EXIT_DECLINED: Final = 1
 EXIT_ROLLBACK_FAILED: Final = 7
-SAFETY_TAG: Final = "safety"
-MAINTENANCE_DATABASE: Final = "postgres"  # where CREATE/ALTER/DROP DATABASE run from
-RESTORE_SESSION_OPTIONS: Final = "-c maintenance_work_mem=256MB -c synchronous_commit=off"
+with_database = databases.with_database  # kept here: tests and operators' scripts use it
 
 
 class RestoreError(RuntimeError):
@@ -80,22 +89,23 @@ class RestoreError(RuntimeError):
         self.exit_code = exit_code
 
 
-# ---------------------------------------------------------------- database steps
-
-
-def _database_name(url: str) -> str:
-    return str(conninfo.conninfo_to_dict(db.to_conninfo(url)).get("dbname") or "")
+# ---------------------------------------------------------------- the archive
 
 
 def fetch(config: BackupConfig, name: str) -> tuple[Path, str | None]:
-    """The archive as a local file plus its recorded checksum (downloading it if needed)."""
+    """The archive as a local file plus the checksum recorded when it was made, if any.
+
+    The checksum comes from the `.sha256` sidecar, else from the bucket object's metadata
+    (an archive copied to the volume without its sidecar); when both exist they must agree.
+    Archives missing from the volume are downloaded from the bucket.
+    """
     if retention.parse_name(name) is None:
         raise RestoreError(
             f"{name!r} is not a backup name (escalafin-<UTC stamp>.dump)", cli.EXIT_USAGE
         )
     local = config.backup_dir / name
     if local.is_file():
-        return local, backup.read_sidecar(local)
+        return local, _recorded_checksum(config, local)
     if config.store is None:
         raise RestoreError(
             f"{name} is not in {config.backup_dir} (and no bucket is configured)", cli.EXIT_USAGE
@@ -108,25 +118,64 @@ def fetch(config: BackupConfig, name: str) -> tuple[Path, str | None]:
         raise RestoreError(str(exc), cli.EXIT_UNAVAILABLE) from None
     log.info("download %s: %d bytes in %.1fs", name, stored.size, time.monotonic() - started)
     if stored.sha256 is not None:
-        (config.backup_dir / (name + ".sha256")).write_text(f"{stored.sha256}  {name}\n")
-    partial.rename(local)
+        backup.write_sidecar(local, stored.sha256)
+    backup.publish(partial, local)
     return local, stored.sha256
 
 
-def verify(config: BackupConfig, name: str) -> dict[str, Any]:
-    """Step 1: refuse an archive that is not exactly what was backed up."""
-    path, sha256 = fetch(config, name)
-    started = time.monotonic()
-    if sha256 is None:
-        log.warning("verify %s: no recorded checksum; checking readability only", name)
+def _recorded_checksum(config: BackupConfig, local: Path) -> str | None:
+    sidecar = backup.read_sidecar(local)
+    if config.store is None:
+        return sidecar
     try:
-        tables = backup.verify_archive(path, config.pg_bin_dir, sha256)
+        stored = ObjectStore(config.store).find(local.name)
+    except ObjectStoreError as exc:
+        if sidecar is None:
+            log.warning("%s has no sidecar and the bucket cannot be asked: %s", local.name, exc)
+        return sidecar
+    remote = stored.sha256 if stored is not None else None
+    if sidecar is not None and remote is not None and sidecar != remote:
+        raise RestoreError(
+            f"refusing to restore: {local.name} has two different recorded checksums "
+            f"(sidecar {sidecar[:12]}…, bucket metadata {remote[:12]}…)"
+        )
+    return sidecar or remote
+
+
+def check(
+    path: Path, recorded: str | None, bin_dir: Path | None, *, accept_unverified: bool
+) -> int:
+    """Refuse an archive that is not exactly what was backed up; return its table count.
+
+    Only a checksum recorded when the archive was made proves that: pg_restore reading an
+    archive through does not notice a flipped bit inside compressed data. An archive
+    without one is refused unless the operator explicitly accepts it (--accept-unverified).
+    """
+    if recorded is None and not accept_unverified:
+        raise RestoreError(
+            f"refusing to restore: {path.name} has no recorded checksum (no .sha256 sidecar "
+            "and no sha256 metadata on its bucket object), so its content cannot be trusted; "
+            "pass --accept-unverified to restore it anyway"
+        )
+    if recorded is None:
+        log.warning(
+            "%s: no recorded checksum; accepted unverified (--accept-unverified)", path.name
+        )
+    try:
+        return backup.verify_archive(path, bin_dir, recorded)
     except BackupError as exc:
         raise RestoreError(f"refusing to restore: {exc}", exc.exit_code) from None
+
+
+def verify(config: BackupConfig, name: str, *, accept_unverified: bool = False) -> dict[str, Any]:
+    """Step 1: the archive's checksum and a full read, before anything is touched."""
+    path, recorded = fetch(config, name)
+    started = time.monotonic()
+    tables = check(path, recorded, config.pg_bin_dir, accept_unverified=accept_unverified)
     log.info(
         "verify %s: checksum %s, %d tables readable in %.1fs",
         name,
-        "ok" if sha256 else "not recorded",
+        "ok" if recorded else "NOT RECORDED (accepted)",
         tables,
         time.monotonic() - started,
     )
@@ -134,258 +183,188 @@ def verify(config: BackupConfig, name: str) -> dict[str, Any]:
         "name": name,
         "size": path.stat().st_size,
         "tables": tables,
-        "checksum_verified": sha256 is not None,
-        "database": _database_name(config.database_url),
+        "checksum_verified": recorded is not None,
+        "database": databases.database_name(config.database_url),
     }
 
 
-def table_counts(url: str) -> dict[str, int]:
-    """Exact row count of every user table: cheap evidence of whether data changed."""
-    counts: dict[str, int] = {}
-    with db.connect(url, application_name="escalafin-restore") as conn:
-        tables = conn.execute(
-            "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = "
-            "c.relnamespace WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN "
-            "('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%' ORDER BY 1, 2"
-        ).fetchall()
-        for schema, table in tables:
-            query = sql.SQL("SELECT count(*) FROM {}").format(
-                sql.Identifier(str(schema), str(table))
-            )
-            row = conn.execute(query).fetchone()
-            counts[f"{schema}.{table}"] = int(str(row[0])) if row else 0
-    return counts
+# ---------------------------------------------------------------- the database steps
 
 
-def with_database(url: str, name: str) -> str:
-    """The same server and credentials, another database."""
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, "/" + quote(name, safe=""), parts.query, ""))
+def apply(config: BackupConfig, name: str, *, accept_unverified: bool = False) -> dict[str, Any]:
+    """Steps 3-4 (the app is already stopped): cut writers off, safety backup, restore, swap.
 
-
-def _sibling(target: str, suffix: str) -> str:
-    """A database name next to `target`, within PostgreSQL's 63-byte identifier limit."""
-    return f"{target[: 62 - len(suffix)]}_{suffix}"
-
-
-def restore_jobs() -> int:
-    """Parallel pg_restore workers: BACKUP_RESTORE_JOBS, else one per core (at most 4)."""
-    raw = os.environ.get("BACKUP_RESTORE_JOBS", "")
-    if raw.strip():
-        try:
-            jobs = int(raw)
-        except ValueError:
-            jobs = 0
-        if not 1 <= jobs <= 32:
-            raise BackupError(
-                f"BACKUP_RESTORE_JOBS={raw!r}: expected an integer from 1 to 32", cli.EXIT_USAGE
-            )
-        return jobs
-    return max(1, min(4, os.cpu_count() or 1))
-
-
-# A new database with the live one's encoding and locale (read through to_jsonb, so the
-# query works whichever locale columns this server version has).
-_DATABASE_SETTINGS: Final = """
-SELECT pg_encoding_to_char(d.encoding), d.datcollate, d.datctype, d.datlocprovider::text,
-       coalesce(to_jsonb(d) ->> 'datlocale', to_jsonb(d) ->> 'daticulocale')
-FROM pg_database d WHERE d.datname = %s
-"""
-
-
-def _create_staging(admin: psycopg.Connection[Any], target: str, staging: str) -> None:
-    row = admin.execute(_DATABASE_SETTINGS, (target,)).fetchone()
-    if row is None:
-        raise BackupError(f"database {target!r} does not exist on the server", cli.EXIT_USAGE)
-    encoding, collate, ctype, provider, locale = (str(v) if v is not None else None for v in row)
-    options = sql.SQL("TEMPLATE template0 ENCODING {} LC_COLLATE {} LC_CTYPE {}").format(
-        sql.Literal(encoding), sql.Literal(collate), sql.Literal(ctype)
-    )
-    if provider in {"i", "b"} and locale:
-        options = sql.SQL("{} LOCALE_PROVIDER {} {} {}").format(
-            options,
-            sql.SQL("icu" if provider == "i" else "builtin"),
-            sql.SQL("ICU_LOCALE" if provider == "i" else "BUILTIN_LOCALE"),
-            sql.Literal(locale),
-        )
-    admin.execute(sql.SQL("CREATE DATABASE {} {}").format(sql.Identifier(staging), options))
-
-
-def _restore_into(config: BackupConfig, path: Path, staging: str, jobs: int) -> None:
-    env = backup.pg_env(with_database(config.database_url, staging))
-    # Session settings for the staging database only: bigger sorts for index builds, and
-    # no wait for WAL flush per transaction (the swap's commit is flushed as usual).
-    env["PGOPTIONS"] = " ".join(filter(None, (env.get("PGOPTIONS"), RESTORE_SESSION_OPTIONS)))
-    command = [
-        backup.pg_tool("pg_restore", config.pg_bin_dir),
-        "--no-owner",
-        "--no-privileges",
-        "--exit-on-error",
-        "--jobs",
-        str(jobs),
-        "--dbname",
-        staging,
-        str(path),
-    ]
-    done = subprocess.run(command, env=env, capture_output=True, check=False)
-    if done.returncode != 0:
-        raise BackupError(f"restore failed in pg_restore: {first_error(done.stderr)}")
-
-
-def first_error(stderr: bytes) -> str:
-    """The error that stopped a parallel pg_restore, not the workers' echo of it.
-
-    With --jobs, the last line is the leader's "a worker process died unexpectedly"; the
-    cause is the first `error:` line a worker printed.
+    1. Every writer is cut off and the live database is moved aside, whole, as a retired
+       database (databases.cut_off): from here a client is refused, never acknowledged.
+    2. The safety backup is a verified dump of that retired database: it holds every write
+       acknowledged before the cut, and nothing can change it while it is taken.
+    3. The archive is restored with parallel workers into a staging database (same
+       encoding and locale), then renamed to the target's name.
+    A failure anywhere puts the retired database back under the target's name, exactly as
+    it was (no row counts to compare, no second restore). On success the retired database
+    is kept (see tidy for how many), so `revert` gets back to the moment of the cut.
     """
-    lines = [ln.strip() for ln in stderr.decode(errors="replace").splitlines() if ln.strip()]
-    causes = [ln for ln in lines if "error:" in ln and "worker process died" not in ln]
-    return causes[0] if causes else backup.last_line(stderr)
-
-
-def _swap(admin: psycopg.Connection[Any], target: str, staging: str, retired: str) -> int:
-    """Rename live → retired and staging → live in one transaction; return sessions ended.
-
-    Renaming needs the live database free of sessions; the app is stopped, but something
-    may reconnect between ending sessions and the rename, so it is retried briefly.
-    """
-    ended = 0
-    for attempt in range(10):
-        ended += len(
-            admin.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = %s AND pid <> pg_backend_pid()",
-                (target,),
-            ).fetchall()
-        )
-        try:
-            with admin.transaction():
-                admin.execute(
-                    sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
-                        sql.Identifier(target), sql.Identifier(retired)
-                    )
-                )
-                admin.execute(
-                    sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
-                        sql.Identifier(staging), sql.Identifier(target)
-                    )
-                )
-            return ended
-        except psycopg.errors.ObjectInUse:
-            time.sleep(0.2 * (attempt + 1))
-    raise BackupError(f"database {target!r} stayed in use; the restore was not swapped in")
-
-
-def _drop(admin: psycopg.Connection[Any], name: str) -> None:
-    admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-
-
-def replace_database(config: BackupConfig, path: Path) -> int:
-    """Replace the live database with the archive; return the sessions that were ended.
-
-    The archive is restored with parallel workers into a new staging database next to the
-    live one (same encoding and locale). Only when every object restored cleanly are the
-    two swapped by renaming, in one transaction; the old database is then dropped. Until
-    that swap the live database is never touched, so a failure midway (an error in the
-    archive, a killed connection, a full disk) leaves its data exactly as it was and only
-    the staging database is dropped. Objects created after the backup do not survive, as
-    they would with `pg_restore --clean`, which drops only what the archive contains.
-    Database-level settings and grants (ALTER DATABASE … SET, GRANT CONNECT) are not
-    carried over: pg_dump does not record them either.
-    """
-    target = _database_name(config.database_url)
-    stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime())
-    staging = _sibling(target, f"restore_{stamp}")
-    retired = _sibling(target, f"retired_{stamp}")
-    jobs = restore_jobs()
-    admin_url = with_database(config.database_url, MAINTENANCE_DATABASE)
-    try:
-        with db.connect(admin_url, application_name="escalafin-restore") as admin:
-            _create_staging(admin, target, staging)
-    except (db.ConnectionFailed, psycopg.Error) as exc:
-        raise BackupError(f"cannot prepare the restore: {exc}", cli.EXIT_UNAVAILABLE) from None
-    try:
-        started = time.monotonic()
-        _restore_into(config, path, staging, jobs)
-        log.info("restored into staging database: %.1fs, %d jobs", time.monotonic() - started, jobs)
-        with db.connect(admin_url, application_name="escalafin-restore") as admin:
-            ended = _swap(admin, target, staging, retired)
-    except BaseException:
-        with (
-            contextlib.suppress(db.ConnectionFailed, psycopg.Error),
-            db.connect(admin_url, application_name="escalafin-restore") as admin,
-        ):
-            _drop(admin, staging)
-        raise
-    try:
-        with db.connect(admin_url, application_name="escalafin-restore") as admin:
-            _drop(admin, retired)
-    except (db.ConnectionFailed, psycopg.Error) as exc:
-        log.warning(
-            "restore done; the replaced database %s is left to drop by hand: %s", retired, exc
-        )
-    return ended
-
-
-def apply(config: BackupConfig, name: str, *, safety: bool = True) -> dict[str, Any]:
-    """Steps 3-4 (the app is already stopped): safety backup, one-transaction restore."""
-    path, sha256 = fetch(config, name)
+    path, recorded = fetch(config, name)
+    target = databases.database_name(config.database_url)
+    jobs = restore_plan.restore_jobs()
     with backup.run_lock(config.backup_dir):
-        safety_name: str | None = None
-        if safety:
-            started = time.monotonic()
-            try:
-                safety_path, _, _ = backup.dump_verified(config, SAFETY_TAG)
-            except BackupError as exc:
-                raise RestoreError(
-                    f"safety backup failed, nothing restored: {exc}", exc.exit_code
-                ) from None
-            safety_name = safety_path.name
-            log.info(
-                "safety backup %s: %d bytes in %.1fs",
-                safety_name,
-                safety_path.stat().st_size,
-                time.monotonic() - started,
-            )
-        before = table_counts(config.database_url)
+        tidy.tidy(config)
+        check(path, recorded, config.pg_bin_dir, accept_unverified=accept_unverified)
         started = time.monotonic()
-        try:
-            backup.verify_archive(path, config.pg_bin_dir, sha256)
-            ended = replace_database(config, path)
-        except BackupError as exc:
-            _roll_back(config, exc, before, safety_name)
+        now = config.clock()
+        with databases.admin(config.database_url) as conn:
+            family = set(databases.family(conn, target))
+            if target not in family:
+                raise RestoreError(f"database {target!r} does not exist", cli.EXIT_USAGE)
+            retired = restore_plan.new_sibling(target, "retired", now, family)
+            staging = restore_plan.new_sibling(target, "restore", now, family)
+            marker = restore_plan.Marker(restore_plan.IN_PROGRESS, name, at=now.isoformat())
+            ended = databases.cut_off(conn, target, retired, marker)
         log.info(
-            "restore %s: %.1fs (%d other sessions ended)", name, time.monotonic() - started, ended
+            "writers cut off: %s moved aside as %s (%d sessions ended)", target, retired, ended
         )
-    return {
-        "restored": name,
-        "safety": safety_name,
-        "seconds": round(time.monotonic() - started, 3),
-    }
+        safety: str | None = None
+        try:
+            safety = _safety_backup(config, retired)
+            marker = replace(marker, safety=safety)
+            with databases.admin(config.database_url) as conn:
+                databases.mark(conn, retired, marker)
+                databases.create_like(conn, retired, staging)
+            restore_started = time.monotonic()
+            databases.restore_into(config, path, staging, jobs)
+            log.info(
+                "restored %s into %s: %.1fs, %d jobs",
+                name,
+                staging,
+                time.monotonic() - restore_started,
+                jobs,
+            )
+            with databases.admin(config.database_url) as conn:
+                databases.mark(conn, retired, replace(marker, state=restore_plan.RETIRED))
+                databases.rename(conn, staging, target)
+        except BaseException as exc:
+            swapped = _put_back(config, target, retired, staging)
+            if swapped:
+                log.warning("the restored database is in place despite: %s", exc)
+            elif isinstance(exc, (BackupError, RestoreError, psycopg.Error)):
+                raise RestoreError(
+                    f"{exc}; nothing was restored: {target} is back as it was"
+                ) from None
+            else:
+                raise
+        seconds = time.monotonic() - started
+        log.info("restore %s: %.1fs; the replaced database is kept as %s", name, seconds, retired)
+        tidy.tidy(config)  # retired databases beyond BACKUP_KEEP_RETIRED, the new one kept
+    return {"restored": name, "safety": safety, "retired": retired, "seconds": round(seconds, 3)}
 
 
-def _roll_back(
-    config: BackupConfig, exc: BackupError, before: Mapping[str, int], safety_name: str | None
-) -> NoReturn:
-    """After a failed restore: prove the data is as before, or put the safety backup back."""
-    if table_counts(config.database_url) == dict(before):
-        raise RestoreError(
-            f"{exc}; the restore ran into a staging database and was rolled back: "
-            "the live database is as it was before"
-        ) from None
-    if safety_name is None:
-        raise RestoreError(
-            f"{exc}; the database changed and no safety backup was taken", EXIT_ROLLBACK_FAILED
-        ) from None
+def _safety_backup(config: BackupConfig, retired: str) -> str:
+    started = time.monotonic()
+    source = replace(config, database_url=databases.with_database(config.database_url, retired))
     try:
-        replace_database(config, config.backup_dir / safety_name)
-    except BackupError as again:
+        path, _, _ = backup.dump_verified(source, retention.SAFETY_TAG)
+    except BackupError as exc:
+        raise BackupError(f"safety backup failed: {exc}", exc.exit_code) from None
+    log.info(
+        "safety backup %s: %d bytes in %.1fs",
+        path.name,
+        path.stat().st_size,
+        time.monotonic() - started,
+    )
+    return path.name
+
+
+def _put_back(config: BackupConfig, target: str, retired: str, staging: str) -> bool:
+    """After a failed restore: the retired database back under the target's name. Returns
+    True when the swap had in fact happened (the restored database holds the name and the
+    staging one is gone: only the acknowledgement was lost), which is then left alone."""
+    try:
+        with databases.admin(config.database_url) as conn:
+            family = databases.family(conn, target)
+            if target in family and staging not in family:
+                return True
+            databases.drop(conn, staging)
+            if target not in family:
+                databases.rename(conn, retired, target)
+            databases.reopen(conn, target)
+    except (BackupError, psycopg.Error) as exc:
         raise RestoreError(
-            f"{exc}; restoring the safety backup {safety_name} ALSO failed "
-            f"({again}): restore it by hand",
+            f"the restore failed AND putting {retired} back as {target} failed ({exc}): "
+            "run `python -m lifecycle.restore tidy` (it renames it back), or by hand: "
+            f'ALTER DATABASE "{retired}" RENAME TO "{target}"',
             EXIT_ROLLBACK_FAILED,
         ) from None
-    raise RestoreError(f"{exc}; the safety backup {safety_name} was restored") from None
+    return False
+
+
+def revert(config: BackupConfig, retired: str | None = None) -> dict[str, Any]:
+    """Go back to a retired database (default: the newest), retiring the current one.
+
+    The operator's way back after a restore (and what `restore` does itself when the app
+    is not healthy afterwards): writers are cut off as for a restore, the current database
+    is moved aside as a new retired database (so the revert is itself reversible, and
+    writes made since the restore are kept), and the retired one takes the target's name.
+    """
+    target = databases.database_name(config.database_url)
+    with backup.run_lock(config.backup_dir):
+        tidy.tidy(config)
+        with databases.admin(config.database_url) as conn:
+            family = databases.family(conn, target)
+            candidates = sorted(n for n in family if restore_plan.kind_of(target, n) == "retired")
+            chosen = retired or (candidates[-1] if candidates else None)
+            if chosen is None or chosen not in candidates:
+                raise RestoreError(
+                    f"no retired database {chosen or ''} to go back to "
+                    f"(retired: {', '.join(candidates) or 'none'})",
+                    cli.EXIT_USAGE,
+                )
+            now = config.clock()
+            current = restore_plan.new_sibling(target, "retired", now, set(family))
+            marker = restore_plan.Marker(
+                restore_plan.IN_PROGRESS, f"revert to {chosen}", at=now.isoformat()
+            )
+            databases.cut_off(conn, target, current, marker)
+            try:
+                databases.rename(conn, chosen, target)
+                databases.reopen(conn, target)
+            except psycopg.Error:
+                databases.rename(conn, current, target)
+                databases.reopen(conn, target)
+                raise
+            databases.mark(conn, current, replace(marker, state=restore_plan.RETIRED))
+    log.info("reverted %s to %s; the database it replaced is kept as %s", target, chosen, current)
+    return {"reverted_to": chosen, "retired": current}
+
+
+def retired_databases(config: BackupConfig) -> list[dict[str, Any]]:
+    """The retired databases `revert` can go back to, newest first, with their markers."""
+    target = databases.database_name(config.database_url)
+    with databases.admin(config.database_url) as conn:
+        family = databases.family(conn, target)
+    rows: list[dict[str, Any]] = []
+    for name in sorted(family, reverse=True):
+        if restore_plan.kind_of(target, name) == "retired":
+            marker = restore_plan.Marker.parse(family[name].comment)
+            rows.append({"name": name, **(asdict(marker) if marker else {})})
+    return rows
+
+
+def replace_database(config: BackupConfig, path: Path) -> str:
+    """The swap alone (benchmarks): restore `path` in place of the live database; return the
+    retired database's name. No safety backup, no lock, no checksum."""
+    target = databases.database_name(config.database_url)
+    now = config.clock()
+    with databases.admin(config.database_url) as conn:
+        family = set(databases.family(conn, target))
+        retired = restore_plan.new_sibling(target, "retired", now, family)
+        staging = restore_plan.new_sibling(target, "restore", now, family)
+        databases.create_like(conn, target, staging)
+    databases.restore_into(config, path, staging, restore_plan.restore_jobs())
+    with databases.admin(config.database_url) as conn:
+        marker = restore_plan.Marker(restore_plan.RETIRED, path.name, at=now.isoformat())
+        databases.cut_off(conn, target, retired, marker)
+        databases.rename(conn, staging, target)
+    return retired
 
 
 # ---------------------------------------------------------------- where the steps run
@@ -394,23 +373,37 @@ def _roll_back(
 class Steps(Protocol):
     """The database steps, run in this process or inside the backup agent container."""
 
-    def list(self) -> list[dict[str, Any]]: ...
-    def verify(self, name: str) -> dict[str, Any]: ...
-    def apply(self, name: str, *, safety: bool) -> dict[str, Any]: ...
+    def list(self) -> dict[str, Any]: ...
+    def verify(self, name: str, *, accept_unverified: bool) -> dict[str, Any]: ...
+    def apply(self, name: str, *, accept_unverified: bool) -> dict[str, Any]: ...
+    def revert(self, retired: str | None) -> dict[str, Any]: ...
+    def retired(self) -> list[dict[str, Any]]: ...
+    def tidy(self) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
 class LocalSteps:
     config: BackupConfig
 
-    def list(self) -> list[dict[str, Any]]:
-        return backup.listing(self.config)
+    def list(self) -> dict[str, Any]:
+        rows, warnings = backup.listing(self.config)
+        return {"backups": rows, "warnings": warnings}
 
-    def verify(self, name: str) -> dict[str, Any]:
-        return verify(self.config, name)
+    def verify(self, name: str, *, accept_unverified: bool = False) -> dict[str, Any]:
+        return verify(self.config, name, accept_unverified=accept_unverified)
 
-    def apply(self, name: str, *, safety: bool) -> dict[str, Any]:
-        return apply(self.config, name, safety=safety)
+    def apply(self, name: str, *, accept_unverified: bool = False) -> dict[str, Any]:
+        return apply(self.config, name, accept_unverified=accept_unverified)
+
+    def revert(self, retired: str | None = None) -> dict[str, Any]:
+        return revert(self.config, retired)
+
+    def retired(self) -> list[dict[str, Any]]:
+        return retired_databases(self.config)
+
+    def tidy(self) -> dict[str, Any]:
+        with backup.run_lock(self.config.backup_dir):
+            return tidy.tidy(self.config)
 
 
 @dataclass(frozen=True)
@@ -433,101 +426,132 @@ class AgentSteps:
             raise RestoreError(str(result.get("error", f"exit {code}")), int(code or 3))
         return result
 
-    def list(self) -> list[dict[str, Any]]:
-        return list(self._run("list")["backups"])
+    def list(self) -> dict[str, Any]:
+        return self._run("list")
 
-    def verify(self, name: str) -> dict[str, Any]:
-        return self._run("verify", name)
+    def verify(self, name: str, *, accept_unverified: bool = False) -> dict[str, Any]:
+        return self._run("verify", name, *_unverified_flag(accept_unverified))
 
-    def apply(self, name: str, *, safety: bool) -> dict[str, Any]:
-        return self._run("apply", name, "--yes", *([] if safety else ["--no-safety"]))
+    def apply(self, name: str, *, accept_unverified: bool = False) -> dict[str, Any]:
+        return self._run("apply", name, "--yes", *_unverified_flag(accept_unverified))
+
+    def revert(self, retired: str | None = None) -> dict[str, Any]:
+        return self._run("revert", *([retired] if retired else []), "--yes")
+
+    def retired(self) -> list[dict[str, Any]]:
+        return list(self._run("retired")["retired"])
+
+    def tidy(self) -> dict[str, Any]:
+        return self._run("tidy")
+
+
+def _unverified_flag(accept: bool) -> list[str]:
+    return ["--accept-unverified"] if accept else []
 
 
 # ---------------------------------------------------------------- the app container
 
 
 class App:
-    """The app container, stopped during the restore and health-checked after it."""
+    """Every app replica: stopped during the restore, started and health-checked after it."""
 
-    def __init__(self, docker: Any, name: str, timeout_s: float) -> None:
-        self.container = docker.containers.get(name)
-        self.name = name
+    def __init__(self, docker: Any, names: Sequence[str], timeout_s: float) -> None:
+        if not names:
+            raise RestoreError("no app container to stop and start", cli.EXIT_USAGE)
+        self.containers = [docker.containers.get(name) for name in names]
+        self.names = list(names)
         self.timeout_s = timeout_s
 
     def stop(self) -> None:
+        """All of them, so no replica keeps writing; each gets its graceful stop timeout."""
         started = time.monotonic()
-        self.container.stop(timeout=30)
-        log.info("app %s stopped in %.1fs", self.name, time.monotonic() - started)
+        for container in self.containers:
+            container.stop(timeout=30)
+        log.info("app %s stopped in %.1fs", ", ".join(self.names), time.monotonic() - started)
 
     def start_healthy(self) -> bool:
+        """Start all, then wait until every one is healthy (False at the first that cannot be)."""
         started = time.monotonic()
-        self.container.start()
-        while time.monotonic() - started < self.timeout_s:
-            self.container.reload()
-            state = self.container.attrs["State"]
-            health = state.get("Health", {}).get("Status")
-            if health == "healthy" or (health is None and state["Status"] == "running"):
-                log.info("app %s healthy in %.1fs", self.name, time.monotonic() - started)
+        for container in self.containers:
+            container.start()
+        pending = list(self.containers)
+        while True:
+            for container in list(pending):
+                container.reload()
+                state = container.attrs["State"]
+                health = state.get("Health", {}).get("Status")
+                if health == "healthy" or (health is None and state["Status"] == "running"):
+                    pending.remove(container)
+                elif state["Status"] in {"exited", "dead"}:
+                    return self._unhealthy(container, started)
+            if not pending:
+                took = time.monotonic() - started
+                log.info("app %s healthy in %.1fs", ", ".join(self.names), took)
                 return True
-            if state["Status"] in {"exited", "dead"}:
-                break
+            if time.monotonic() - started >= self.timeout_s:
+                return self._unhealthy(pending[0], started)
             time.sleep(1)
+
+    def _unhealthy(self, container: Any, started: float) -> bool:
         log.error(
             "app %s not healthy after %.0fs (status %s)",
-            self.name,
+            container.name,
             time.monotonic() - started,
-            self.container.attrs["State"]["Status"],
+            container.attrs["State"]["Status"],
         )
         return False
 
 
-def restore(steps: Steps, name: str, app: App | None, confirm: bool) -> dict[str, Any]:
+def restore(
+    steps: Steps, name: str, app: App | None, confirm: bool, *, accept_unverified: bool = False
+) -> dict[str, Any]:
     """The whole procedure (module docstring, steps 1-5)."""
-    checked = steps.verify(name)
+    checked = steps.verify(name, accept_unverified=accept_unverified)
     if confirm:
-        _confirm(name, str(checked["database"]))
+        database = str(checked["database"])
+        _confirm(
+            f"This REPLACES all data in database {database!r} with backup {name}.\n"
+            "The current database is kept aside (retired) and a safety backup is taken first.",
+            database,
+        )
     if app is not None:
         app.stop()
     try:
-        result = steps.apply(name, safety=True)
+        result = steps.apply(name, accept_unverified=accept_unverified)
     except RestoreError:
         if app is not None:
             app.start_healthy()
         raise
     if app is None or app.start_healthy():
         return {**checked, **result}
-    safety = str(result["safety"])
+    retired = str(result["retired"])
     app.stop()
     try:
-        steps.apply(safety, safety=False)
+        steps.revert(retired)
     except RestoreError as exc:
         raise RestoreError(
-            f"the app was not healthy with {name}, and restoring the safety "
-            f"backup {safety} failed: {exc}",
+            f"the app was not healthy with {name}, and putting back the database it "
+            f"replaced ({retired}) failed: {exc}",
             EXIT_ROLLBACK_FAILED,
         ) from None
     healthy = app.start_healthy()
     raise RestoreError(
-        f"the app did not become healthy with {name}: the safety backup "
-        f"{safety} was restored (app {'healthy' if healthy else 'STILL unhealthy'})"
+        f"the app did not become healthy with {name}: the database it replaced was put "
+        f"back (app {'healthy' if healthy else 'STILL unhealthy'}; the restored one is kept "
+        "as a retired database, see `retired`)"
     )
 
 
-def _confirm(name: str, database: str) -> None:
+def _confirm(prompt: str, word: str) -> None:
+    """A typed confirmation: `word` must be typed back; no terminal means no."""
     if not sys.stdin.isatty():
         raise RestoreError(
-            "refusing to restore without confirmation: stdin is not a terminal "
+            "refusing to go on without confirmation: stdin is not a terminal "
             "(pass --yes to confirm non-interactively)",
             cli.EXIT_USAGE,
         )
-    print(
-        f"This REPLACES all data in database {database!r} with backup {name}.\n"
-        f"A safety backup is taken first. Type the database name to continue: ",
-        end="",
-        file=sys.stderr,
-        flush=True,
-    )
-    if sys.stdin.readline().strip() != database:
+    print(f"{prompt}\nType {word!r} to continue: ", end="", file=sys.stderr, flush=True)
+    if sys.stdin.readline().strip() != word:
         raise RestoreError("not confirmed; nothing was changed", EXIT_DECLINED)
 
 
@@ -585,15 +609,26 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "action",
-        choices=("list", "restore", "verify", "apply"),
-        help="verify/apply are the database steps alone (what --stack runs "
-        "inside the agent); use restore",
+        choices=("list", "restore", "verify", "apply", "revert", "retired", "tidy"),
+        help="restore: the whole procedure; revert [RETIRED]: back to the database a restore "
+        "replaced; retired: what revert can go back to; tidy: repair what an interrupted "
+        "run left; verify/apply: the database steps alone (what --stack runs in the agent)",
     )
-    p.add_argument("name", nargs="?", help="backup name (see list)")
+    p.add_argument("name", nargs="?", help="backup name (see list), or for revert a retired db")
     p.add_argument("--latest", action="store_true", help="restore the newest backup")
+    p.add_argument(
+        "--accept-unverified",
+        action="store_true",
+        help="restore an archive that has no recorded checksum (its content cannot be proven)",
+    )
     p.add_argument("--stack", help="read containers and the Docker host from this Pulumi stack")
     p.add_argument("--agent-container", help="run the database steps inside this container")
-    p.add_argument("--app-container", help="stop/start this container around the restore")
+    p.add_argument(
+        "--app-container",
+        action="append",
+        default=[],
+        help="stop/start this container around the restore (repeat it for every replica)",
+    )
     p.add_argument("--docker-host", help="Docker API (default: DOCKER_HOST / local socket)")
     p.add_argument("--database-url", help="default $DATABASE_URL (prefer the environment)")
     p.add_argument("--backup-dir", help="default $BACKUP_DIR or /backup-escalafin")
@@ -601,7 +636,6 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--s3-endpoint-url", help="default $S3_ENDPOINT_URL (S3-compatible stores)")
     p.add_argument("--s3-region", help="default $S3_REGION")
     p.add_argument("--health-timeout", type=float, default=300.0, help="seconds (default 300)")
-    p.add_argument("--no-safety", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--yes", action="store_true", help="skip the typed confirmation")
     p.add_argument("--json", action="store_true", help="print one JSON result on stdout")
     return p
@@ -621,53 +655,90 @@ def _docker(host: str | None) -> Any:
     return client
 
 
+def stack_app_containers(outputs: dict[str, Any]) -> list[str]:
+    """Every app replica the stack runs: `appContainers`, else (older stacks) `appContainer`."""
+    names: list[Any] = list(outputs.get("appContainers") or [])
+    if not names and outputs.get("appContainer"):
+        names = [outputs["appContainer"]]
+    return [str(n) for n in names]
+
+
+def latest(rows: Sequence[dict[str, Any]]) -> str:
+    """The newest backup (not a safety archive) in a listing, wherever it is."""
+    refs = [
+        ref
+        for r in rows
+        if (ref := retention.parse_name(str(r["name"]))) and ref.tag != retention.SAFETY_TAG
+    ]
+    if not refs:
+        raise RestoreError("no backups to restore", cli.EXIT_USAGE)
+    return max(refs).name
+
+
 def _run(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
-    agent, app_name, host = args.agent_container, args.app_container, args.docker_host
+    agent, app_names, host = args.agent_container, list(args.app_container), args.docker_host
     if args.stack:
         outputs, stack_host = _stack_outputs(args.stack)
         agent = agent or outputs.get("backupAgentContainer")
-        app_name = app_name or outputs.get("appContainer")
+        app_names = app_names or stack_app_containers(outputs)
         host = host or stack_host
         if not agent:
             raise RestoreError(
                 f"stack {args.stack} exports no backupAgentContainer", cli.EXIT_USAGE
             )
-    docker = _docker(host) if agent or app_name else None
+    docker = _docker(host) if agent or app_names else None
     steps: Steps = AgentSteps(docker, agent) if agent else LocalSteps(_config(args))
-    if args.action == "list":
-        rows = steps.list()
-        human = (
-            "\n".join(
-                f"{r['where']:6} {r['name']}  {r['size']:>12} B  {r['age_hours']:>7} h old"
-                for r in rows
-            )
-            or "no backups"
-        )
-        return {"ok": True, "backups": rows}, human
-    name = args.name
-    if args.latest and not name:
-        refs = [
-            ref
-            for r in steps.list()
-            if (ref := retention.parse_name(str(r["name"])))
-            and not ref.name.endswith(f"-{SAFETY_TAG}{retention.SUFFIX}")
-        ]
-        if not refs:
-            raise RestoreError("no backups to restore", cli.EXIT_USAGE)
-        name = max(refs).name
+    app = App(docker, app_names, args.health_timeout) if app_names else None
+    if args.action in ("list", "retired", "tidy", "revert"):
+        return _database_action(args, steps, app)
+    name = args.name or (latest(steps.list()["backups"]) if args.latest else None)
     if not name:
         raise RestoreError("name a backup (see `list`) or pass --latest", cli.EXIT_USAGE)
+    unverified = bool(args.accept_unverified)
     if args.action == "verify":
-        return {"ok": True, **steps.verify(name)}, f"{name} verified"
+        return {"ok": True, **steps.verify(name, accept_unverified=unverified)}, f"{name} verified"
     if args.action == "apply":
         if not args.yes:
             raise RestoreError("apply is the unconfirmed database step: pass --yes", cli.EXIT_USAGE)
-        return {"ok": True, **steps.apply(name, safety=not args.no_safety)}, f"{name} applied"
-    app = App(docker, app_name, args.health_timeout) if app_name else None
-    result = restore(steps, name, app, confirm=not args.yes)
+        return {"ok": True, **steps.apply(name, accept_unverified=unverified)}, f"{name} applied"
+    result = restore(steps, name, app, confirm=not args.yes, accept_unverified=unverified)
     return {"ok": True, **result}, (
-        f"restored {name} (safety backup {result['safety']}); "
+        f"restored {name} (safety backup {result['safety']}; the replaced database is kept as "
+        f"{result['retired']}, `revert` goes back to it); "
         f"{'app healthy' if app else 'no app container given'}"
+    )
+
+
+def _database_action(
+    args: argparse.Namespace, steps: Steps, app: App | None
+) -> tuple[dict[str, Any], str]:
+    """list, retired, tidy, revert: the actions that take no archive."""
+    if args.action == "list":
+        listed = steps.list()
+        for warning in listed.get("warnings", []):
+            log.warning("%s", warning)
+        return {"ok": True, **listed}, backup.listing_text(listed["backups"])
+    if args.action == "retired":
+        rows = steps.retired()
+        human = "\n".join(f"{r['name']}  {r.get('archive', '')}  {r.get('at', '')}" for r in rows)
+        return {"ok": True, "retired": rows}, human or "no retired databases"
+    if args.action == "tidy":
+        return {"ok": True, **steps.tidy()}, "tidy: done"
+    if not args.yes:
+        _confirm(
+            f"This puts back {args.name or 'the newest retired database'} in place of the "
+            "current database (which is kept aside, retired, so this can be undone).",
+            "revert",
+        )
+    if app is not None:
+        app.stop()
+    try:
+        done = steps.revert(args.name)
+    finally:
+        healthy = app.start_healthy() if app is not None else None
+    return {"ok": True, **done, "app_healthy": healthy}, (
+        f"reverted to {done['reverted_to']}; the replaced database is kept as {done['retired']}"
+        + ("" if healthy is None else f"; app {'healthy' if healthy else 'NOT healthy'}")
     )
 
 
@@ -679,10 +750,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RestoreError as exc:
         log.error("restore: %s", exc)
         return cli.fail(args.json, exc.exit_code, str(exc))
-    except (BackupError, ObjectStoreError, db.ConnectionFailed) as exc:
-        code = exc.exit_code if isinstance(exc, BackupError) else cli.EXIT_UNAVAILABLE
+    except (BackupError, restore_plan.PlanError) as exc:
         log.error("restore: %s", exc)
-        return cli.fail(args.json, code, str(exc))
+        return cli.fail(args.json, exc.exit_code, str(exc))
+    except (ObjectStoreError, db.ConnectionFailed) as exc:
+        log.error("restore: %s", exc)
+        return cli.fail(args.json, cli.EXIT_UNAVAILABLE, str(exc))
+    except psycopg.Error as exc:  # the server went away mid-step; the next run repairs (tidy)
+        url = args.database_url or os.environ.get("DATABASE_URL", "")
+        message = db.scrub(f"database error: {exc}", url)
+        log.error("restore: %s", message)
+        return cli.fail(args.json, cli.EXIT_UNAVAILABLE, message)
     cli.emit(args.json, result, human)
     return cli.EXIT_OK
 

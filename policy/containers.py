@@ -8,6 +8,7 @@ the real program declares. Values not known yet (preview) are not judged.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from policy.props import LOOPBACK, UNKNOWN, as_int, get, is_secret, items, label, reveal
@@ -17,6 +18,7 @@ DATA_PORTS = frozenset({5432, 6379})
 DATA_COMPONENTS = frozenset({"postgres", "database", "redis", "cache"})
 DATA_IMAGE = re.compile(r"(^|[/:@-])(postgres|postgresql|redis|valkey)([:@/-]|$)", re.IGNORECASE)
 APP_COMPONENT = "app"
+INGRESS_COMPONENT = "ingress"
 ROOT_USERS = frozenset({"", "root", "0"})
 SECRET_NAME = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|KEY|DSN|CREDENTIAL", re.IGNORECASE)
 PUBLIC_NAME = re.compile(r"PUBLIC", re.IGNORECASE)  # OPENPAY_PUBLIC_KEY, NEXT_PUBLIC_*: not secret
@@ -43,24 +45,52 @@ def is_data_service(props: Any) -> bool:
     return isinstance(image, str) and image is not UNKNOWN and bool(DATA_IMAGE.search(image))
 
 
-def data_port_beyond_loopback(props: Any) -> list[str]:
-    """5432/6379 (or any port of a database/cache container) is published on loopback only."""
-    data_service = is_data_service(props)
-    found: list[str] = []
+def published_beyond_loopback(props: Any) -> Iterator[tuple[int | None, str]]:
+    """(container port, host ip) of each port published beyond loopback (known values only)."""
     for port in items(get(props, "ports", [])):
         if port is UNKNOWN:
-            continue
-        internal = as_int(get(port, "internal"))
-        if not (data_service or internal in DATA_PORTS):
             continue
         ip = reveal(get(port, "ip", "0.0.0.0"))  # noqa: S104 - Docker's default when ip is unset
         if ip is UNKNOWN or ip in LOOPBACK:
             continue
-        found.append(
-            f"port {internal} published on {ip!r}: database/cache ports may only bind "
-            f"127.0.0.1 or ::1 (set `ports[].ip`; unset means 0.0.0.0)"
-        )
-    return found
+        yield as_int(get(port, "internal")), str(ip)
+
+
+def data_port_beyond_loopback(props: Any) -> list[str]:
+    """5432/6379 (or any port of a database/cache container) is published on loopback only."""
+    data_service = is_data_service(props)
+    return [
+        f"port {internal} published on {ip!r}: database/cache ports may only bind "
+        f"127.0.0.1 or ::1 (set `ports[].ip`; unset means 0.0.0.0)"
+        for internal, ip in published_beyond_loopback(props)
+        if data_service or internal in DATA_PORTS
+    ]
+
+
+def port_beyond_loopback_outside_ingress(props: Any) -> list[str]:
+    """Only the ingress publishes a port beyond 127.0.0.1/::1; everything else stays local."""
+    if label(props, COMPONENT_LABEL) == INGRESS_COMPONENT:
+        return []
+    return [
+        f"port {internal} published on {ip!r}: only the ingress "
+        "(label escalafin.component=ingress) may publish beyond 127.0.0.1/::1; "
+        "route traffic through it"
+        for internal, ip in published_beyond_loopback(props)
+    ]
+
+
+def app_publishes_ports(props: Any) -> list[str]:
+    """The app publishes nothing: the ingress reaches it on the Docker network."""
+    if not is_app(props):
+        return []
+    ports = [p for p in items(get(props, "ports", [])) if p is not UNKNOWN]
+    if not ports:
+        return []
+    published = ", ".join(str(as_int(get(p, "internal"))) for p in ports)
+    return [
+        f"app container publishes port(s) {published}: the app publishes none "
+        "(the ingress reaches it by name, and zero-downtime replacement needs no host port)"
+    ]
 
 
 def is_app(props: Any) -> bool:

@@ -80,6 +80,16 @@ POLICIES: list[Policy] = [
         containers.data_port_beyond_loopback,
     ),
     _container_policy(
+        "only-ingress-beyond-loopback",
+        "Only the ingress publishes ports beyond 127.0.0.1/::1.",
+        containers.port_beyond_loopback_outside_ingress,
+    ),
+    _container_policy(
+        "app-publishes-no-port",
+        "The app containers publish no port; the ingress reaches them.",
+        containers.app_publishes_ports,
+    ),
+    _container_policy(
         "app-not-root",
         "The app container runs as a non-root user.",
         containers.app_runs_as_root,

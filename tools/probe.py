@@ -6,9 +6,16 @@
 
 Reads the `monitoring` output (url, expectedStatus, jsonField, expectedValue,
 timeoutSeconds), or falls back to `healthUrl` (expects 200). One GET, then one
-line: `OK 200 healthy 23ms https://...` or `FAIL ...reason...`.
-Exit codes: 0 healthy · 1 unhealthy response · 2 unreachable/timeout · 3 usage or bad outputs.
-Standard library only, so it runs on any monitoring box with Python 3.
+line: `OK 200 healthy 23ms https://... cert 63d` or `FAIL ...reason...`. For an
+https:// URL it also reads the server's certificate (the one the outside world
+sees: the ingress's) and says how many days it has left; a healthy answer
+with less than 14 days left becomes `WARN ...` (exit 4), because an
+ACME-renewed certificate that close to expiry means renewal is failing.
+Exit codes: 0 healthy · 1 unhealthy response · 2 unreachable/timeout (an
+invalid or expired certificate included) · 3 usage or bad outputs · 4 healthy,
+but the certificate expires within 14 days.
+Standard library only, so it runs on any monitoring box with Python 3; trust
+comes from the system's CAs (SSL_CERT_FILE points elsewhere, e.g. a test CA).
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -26,7 +34,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-HEALTHY, UNHEALTHY, UNREACHABLE, USAGE = 0, 1, 2, 3
+HEALTHY, UNHEALTHY, UNREACHABLE, USAGE, CERT_EXPIRING = 0, 1, 2, 3, 4
+CERT_WARN_DAYS = 14
 DEFAULT_TIMEOUT_S = 10.0
 MAX_BODY = 64 * 1024
 
@@ -162,6 +171,37 @@ def probe(spec: Spec) -> Result:
     return judge(spec, status, body, ms)
 
 
+def cert_days_left(not_after: str, now: float) -> float:
+    """Days until a certificate's notAfter ("Jun  1 12:00:00 2026 GMT"), from `now` (epoch s)."""
+    return (ssl.cert_time_to_seconds(not_after) - now) / 86400
+
+
+def with_certificate(result: Result, days: float | None) -> Result:
+    """Append the certificate's days left; healthy with < CERT_WARN_DAYS left becomes WARN."""
+    if days is None:
+        return result
+    line = f"{result.line} cert {days:.0f}d"
+    if result.code == HEALTHY and days < CERT_WARN_DAYS:
+        warned = "WARN" + line.removeprefix("OK")
+        return Result(CERT_EXPIRING, f"{warned}: expires within {CERT_WARN_DAYS} days, renew it")
+    return Result(result.code, line)
+
+
+def certificate_days(url: str, timeout: float) -> float | None:
+    """Days left on the certificate an https:// URL presents (verified); None for http://."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme != "https" or not parts.hostname:
+        return None
+    context = ssl.create_default_context()
+    with (
+        socket.create_connection((parts.hostname, parts.port or 443), timeout=timeout) as raw,
+        context.wrap_socket(raw, server_hostname=parts.hostname) as tls,
+    ):
+        certificate = tls.getpeercert()
+    not_after = certificate.get("notAfter") if certificate else None
+    return cert_days_left(str(not_after), time.time()) if not_after else None
+
+
 def _reason(reason: object) -> str:
     if isinstance(reason, OSError) and reason.strerror:
         return reason.strerror.lower()
@@ -224,6 +264,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"FAIL usage: {exc}", file=sys.stderr)
         return USAGE
     result = probe(spec)
+    if result.code != UNREACHABLE:
+        try:
+            result = with_certificate(result, certificate_days(spec.url, spec.timeout_seconds))
+        except (OSError, ValueError) as error:  # the GET got through; say why this did not
+            result = Result(result.code, f"{result.line} cert unknown ({_reason(error)})")
     print(result.line)
     return result.code
 

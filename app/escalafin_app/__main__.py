@@ -1,8 +1,12 @@
 """Container entrypoint: `python -m escalafin_app`.
 
 Validates the environment first (exit 2 with one line naming the variable), then
-serves with uvicorn, which turns SIGTERM into a graceful shutdown: stop
-accepting, finish in-flight requests, close the pool and Redis client.
+serves with uvicorn, which turns SIGTERM into a graceful shutdown: close the
+listening socket (new connections are refused, so a proxy retries them
+elsewhere), close idle keep-alive connections, let in-flight requests finish
+for up to GRACEFUL_SHUTDOWN_S, then close the pool and Redis client. The
+deployment stops containers with a 30 s timeout, so this fits inside it with
+room for the lifespan shutdown.
 """
 
 from __future__ import annotations
@@ -15,10 +19,12 @@ import uvicorn
 
 from . import config
 from .asgi import EscalaFinApp
+from .auth import Authenticator
+from .clients import ClientStore
 from .probes import Dependencies
 
 LISTEN_HOST = "0.0.0.0"  # noqa: S104 - in a container the published port reaches eth0
-GRACEFUL_SHUTDOWN_S = 10  # below Docker's default stop timeout
+GRACEFUL_SHUTDOWN_S = 20  # below the deployment's 30 s stop timeout
 
 
 def main() -> int:
@@ -40,7 +46,12 @@ def main() -> int:
         settings.port,
     )
     uvicorn.run(
-        EscalaFinApp(settings, dependencies),
+        EscalaFinApp(
+            settings,
+            dependencies,
+            ClientStore(dependencies.pool, dependencies.redis),
+            Authenticator(dependencies.pool),
+        ),
         host=LISTEN_HOST,
         port=settings.port,
         lifespan="on",

@@ -92,6 +92,14 @@ class Dependencies:
             retry=Retry(NoBackoff(), 0),
         )
 
+    @property
+    def pool(self) -> AsyncConnectionPool[Any]:
+        return self._pool
+
+    @property
+    def redis(self) -> Redis:
+        return self._redis
+
     async def open(self) -> None:
         # wait=False: start even while PostgreSQL is down; /api/health reports it.
         await self._pool.open(wait=False)

@@ -53,9 +53,7 @@ class AwsBackups(pulumi.ComponentResource):
         b, a = args.settings, args.aws
         self.bucket = BackupBucket(
             "backup-bucket",
-            BackupBucketArgs(
-                settings=b, hardened=True, protect=a.deletion_protection, create_credentials=False
-            ),
+            BackupBucketArgs(settings=b, protect=a.deletion_protection, create_credentials=False),
             child,
         )
         bucket_statements: pulumi.Output[list[dict[str, Any]]] = self.bucket.arn.apply(

@@ -9,7 +9,6 @@ how both compositions become implementations of one `Platform` seam.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -27,35 +26,25 @@ from components.aws.security_groups import SecurityGroups, SecurityGroupsArgs, e
 from components.aws.service import AwsAppService, AwsAppServiceArgs
 from components.aws.task import FargateTask, FargateTaskArgs
 from components.credentials import Credentials, CredentialsArgs
-from components.monitoring import monitoring_spec
 from components.settings import PROJECT_DIR, AwsSettings, Settings
-from components.specs import ContainerSpec, ImageSource
+from components.specs import ContainerSpec, ContractOutputs, EscalaFinArgs, ImageSource
 from lifecycle.seed import password_env_name
 
 APP_USER = "1001:1001"
 
 
-@dataclass(frozen=True)
-class EscalaFinAwsArgs:
-    settings: Settings
-
-
 class EscalaFinAws(pulumi.ComponentResource):
-    app_url: str
-    health_url: str
-    image_digest: pulumi.Output[str]
-    backup_bucket: pulumi.Output[str]
-    monitoring: dict[str, Any]
-    generated_secrets: dict[str, pulumi.Output[str]]
-    load_balancer_dns_name: pulumi.Output[str]
-    """CNAME target for appPublicUrl's host when the stack does not own its DNS zone."""
-    app_service: pulumi.Output[str]
-    """ECS service name: `aws ecs update-service --desired-count 0` stops the app (restores)."""
-    backup_task_definition: pulumi.Output[str]
-    """Run it on demand: `aws ecs run-task --task-definition <this> ...` (README)."""
+    """The aws-ecs target's composition (components/platform.py)."""
+
+    contract: ContractOutputs
+    extra_outputs: dict[str, Any]
+    """loadBalancerDnsName: the CNAME target for appPublicUrl's host when the stack does not
+    own its DNS zone; appService: the ECS service (`aws ecs update-service --desired-count 0`
+    stops the app for a restore); backupTaskDefinition: run it on demand with `aws ecs
+    run-task` (README)."""
 
     def __init__(
-        self, name: str, args: EscalaFinAwsArgs, opts: pulumi.ResourceOptions | None = None
+        self, name: str, args: EscalaFinArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("escalafin:aws:EscalaFin", name, None, opts)
         s = args.settings
@@ -244,7 +233,7 @@ class EscalaFinAws(pulumi.ComponentResource):
                 name_prefix=prefix,
                 cluster_arn=cluster.arn,
                 task=app_task,
-                desired_count=a.app_desired_count,
+                desired_count=s.app.replicas,
                 subnet_ids=network.private_subnet_ids,
                 security_group_id=groups.app.id,
                 target_group_arn=ingress.target_group.arn,
@@ -255,21 +244,24 @@ class EscalaFinAws(pulumi.ComponentResource):
             child,
         )
 
-        self.app_url = s.app.public_url
-        self.health_url = s.app.health_url
-        self.image_digest = app_image.image_ref
-        self.backup_bucket = backups.bucket.name
-        self.load_balancer_dns_name = ingress.dns_name
-        self.app_service = app.service.name
-        self.backup_task_definition = backups.task.definition.arn
-        self.monitoring = monitoring_spec(self.health_url)
-        self.generated_secrets = credentials.generated
+        self.contract = ContractOutputs(
+            app_url=s.app.public_url,
+            health_url=s.app.health_url,
+            image_digest=app_image.image_ref,
+            backup_bucket=backups.bucket.name,
+            generated_secrets=credentials.generated,
+        )
+        self.extra_outputs = {
+            "loadBalancerDnsName": ingress.dns_name,
+            "appService": app.service.name,
+            "backupTaskDefinition": backups.task.definition.arn,
+        }
         self.register_outputs(
             {
-                "appUrl": self.app_url,
-                "healthUrl": self.health_url,
-                "imageDigest": self.image_digest,
-                "backupBucket": self.backup_bucket,
+                "appUrl": s.app.public_url,
+                "healthUrl": s.app.health_url,
+                "imageDigest": app_image.image_ref,
+                "backupBucket": backups.bucket.name,
             }
         )
 

@@ -7,6 +7,7 @@ tests assert on behaviour, not on the harness's bookkeeping.
 
 from __future__ import annotations
 
+import http.client
 import json
 import urllib.error
 import urllib.request
@@ -40,6 +41,26 @@ def health(port: int) -> tuple[int, dict[str, Any]]:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as exc:
         return exc.code, json.loads(exc.read() or b"{}")
+
+
+def http_get(port: int, path: str, *, host: str | None = None) -> tuple[int, dict[str, str]]:
+    """One GET on the loopback port, redirects not followed: (status, lower-case headers)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request("GET", path, headers={"Host": host} if host else {})
+        response = conn.getresponse()
+        response.read()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}
+    finally:
+        conn.close()
+
+
+def json_or_empty(body: bytes) -> dict[str, Any]:
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}  # pyright: ignore[reportUnknownVariableType]
 
 
 def psql(container: Any, sql: str, user: str = "escalafin", db: str = "escalafin") -> str:

@@ -1,91 +1,124 @@
-"""Realise a mocked run's recorded resources on a real Docker engine (test infrastructure).
+"""Realise a mocked run's recorded resources on a real Docker engine, as `pulumi` would.
 
-This is test infrastructure, not the product path: the product path is
-`pulumi up`. No Pulumi engine or provider plugin can be installed on these
-machines, so `tests/support/program.run_program` evaluates the real program
-under mocks and records every resource; `Harness.up` then walks the recorded
-custom resources in dependency order and does what the provider would do,
-with the provider's semantics. Mocked outputs (digests, ids, random results)
-are replaced by the real ones in every later input (`plan.Substitutions`).
+Test infrastructure, not the product path (the product path is `pulumi up`). No
+Pulumi engine or provider plugin can be installed where the tests run, so
+`tests/support/program.run_program` evaluates the real program under mocks and
+records every registration; `Harness` then plays the engine and the providers
+against that record. Mocked outputs (ids, digests, random results) are replaced
+by the real ones in every later input (`plan.Substitutions`). Every behaviour
+below is the upstream one, read from these sources (versions: pulumi 3.2xx,
+pulumi-docker 5.1-5.2 = kreuzwerker/terraform-provider-docker v4.5.0, pulumi-random 4.x):
 
-Mapped inputs (wire names); any other recorded key raises `plan.UnmappedInput`:
+Engine (pulumi/pulumi `pkg/resource/deploy/step_generator.go`)
+- `up` never refreshes: `continueStepsFromDiff` diffs the program's inputs against
+  the *state*; an object deleted behind the engine's back stays "same" until
+  `refresh` (`GenerateRefreshes` → provider `Read`; an empty id drops it from state).
+- Every resource with old state is diffed by its provider (`diff` → `diffResource`,
+  no short cut on equal inputs); a `DiffUnknown` answer falls back to comparing inputs.
+- `applyReplaceOnChanges`: a changed key listed in `replaceOnChanges` turns an
+  update into a replacement.
+- Check: a new resource, one re-created by a delete-before-replace cascade and a
+  `--replace` target are checked without old inputs; a replacement found by the
+  diff is checked again without them ("we need to recompute the default values"):
+  that is where an autonamed container gets its new name.
+- Replacement order: create-before-delete by default — the new object is created,
+  dependents are updated, and the old one is deleted *after all creates and
+  updates* (`GenerateDeletes`, "pending delete"; it survives a failed `up` and is
+  deleted at the end of the next successful one — `deployment_executor.go`,
+  `performDeletes`; pulumi 3.x no longer retires pending deletes at the *start* of
+  an up). `deleteBeforeReplace` (the resource option when the program set it,
+  `deleteBeforeReplaceDefined`, else the provider's answer) deletes first, and with
+  it every dependent whose inputs come from the replaced resource and would be
+  replaced by that change (`calculateDependentReplacements`: diff with those inputs
+  unknown).
+- Init errors: a create that fails after the object exists keeps it in state with
+  the error (pulumi-terraform-bridge `pkg/tfbridge/provider.go`, `Create` →
+  `initializationError`); the next `up` with no diff runs an *empty update*
+  ("attempt to continue awaiting initialization"), which for a container waits
+  for nothing and succeeds (`Update` returns the old state when the TF diff is nil).
+- Resources in state but no longer in the program are deleted at the end;
+  `retainOnDelete` skips the provider's delete; `protect` refuses it.
 
-| resource              | input (wire name)          | Docker / behaviour                     |
-|-----------------------|----------------------------|----------------------------------------|
-| docker.Network        | name, internal, labels     | networks.create(bridge, internal, ...) |
-| docker.Volume         | name, labels               | volumes.create; id = name              |
-| docker.RemoteImage    | name                       | must exist locally; imageId = local id |
-|                       | keepLocally (only true)    | never removed                          |
-| docker.Image          | imageName                  | -t tag (removed by destroy)            |
-|                       | skipPush (only true)       | nothing pushed (no registry)           |
-|                       | buildOnPreview             | no preview here: ignored by design     |
-|                       | build.context, dockerfile  | `$ESCALAFIN_DOCKER_CLI build -f ...`   |
-|                       | build.target, platform     | --target, --platform                   |
-|                       | build.args                 | --build-arg NAME=value                 |
-|                       | build.builderVersion       | only BuilderBuildKit                   |
-|                       | build.cacheFrom.images     | --cache-from                           |
-|                       | (output) repoDigest        | the built image id (--iidfile)         |
-| docker.Container      | name, image, user          | create_container(...)                  |
-|                       | envs, command, entrypoints | environment, command, entrypoint       |
-|                       | labels                     | labels (+ test/session labels)         |
-|                       | healthcheck.tests          | Healthcheck.test                       |
-|                       | healthcheck.interval,      | Go durations -> nanoseconds            |
-|                       |   timeout, startPeriod     |                                        |
-|                       | healthcheck.retries        | retries                                |
-|                       | networksAdvanced[].name,   | first at create (endpoint aliases),    |
-|                       |   aliases                  | others connected before start          |
-|                       | ports[].internal, external,| port_bindings {int/proto: (ip, ext)}   |
-|                       |   ip, protocol             | + exposed ports                        |
-|                       | volumes[].volumeName,      | Mount(type=volume, source, target,     |
-|                       |   containerPath, readOnly  |   read_only)                           |
-|                       | restart                    | RestartPolicy.Name                     |
-|                       | memory (MB)                | Memory in bytes                        |
-|                       | stopSignal, stopTimeout    | StopSignal, StopTimeout                |
-|                       | wait, waitTimeout          | poll until healthy; fail on unhealthy, |
-|                       |                            |   exit or timeout (with last logs)     |
-|                       | mustRun (default true)     | running after start                    |
-|                       | destroyGraceSeconds        | stop timeout on delete                 |
-| random.RandomPassword | length, special, upper,    | `secrets` draw from the same alphabet; |
-|                       |   lower, numeric,          |   bcryptHash = real bcrypt of result   |
-|                       |   overrideSpecial          |                                        |
-| dynamic resources     | __provider                 | base64 + dill.loads, as the host does  |
-|                       | every other prop           | check -> create; later check -> diff   |
-|                       |                            |   -> update (replace if diff says so)  |
-| aws.s3.*              | see aws_store.py           | boto3 against the endpoint of the      |
-|                       |                            |   recorded aws Provider; without one:  |
-|                       |                            |   skipped, listed in UpResult.skipped  |
+docker.Container (`internal/provider/resource_docker_container.go` schema,
+`resource_docker_container_funcs.go`; pulumi-docker `provider/resources.go`):
+- Autonaming (`prov.SetAutonaming(255, "-")`): without a `name` input, Check names
+  the container `<resource name>-<7 random hex>` and keeps the old name on later
+  checks (pulumi-terraform-bridge `pkg/tfbridge/schema.go`, defaults reused only when
+  the old value came from the autonamer) — so a replacement gets a new name.
+- Diff answers delete-before-replace for every replacement (resources.go declares
+  `DeleteBeforeReplace: true` for docker_container; bridge `provider.go` `Diff`:
+  `len(replaces) > 0 && (res.Schema.DeleteBeforeReplace ||
+  nameRequiresDeleteBeforeReplace(...))`); networks and volumes get it when the
+  program set their `name` (`nameRequiresDeleteBeforeReplace`). Only an explicit
+  `delete_before_replace=False` in the program gives a container create-before-delete.
+- ForceNew (replace): name, image, env, command, entrypoint, user, labels,
+  networks_advanced, ports, volumes, stop_signal, stop_timeout, read_only.
+- In place (`resourceDockerContainerUpdate` → `ContainerUpdate`): restart, memory,
+  memory_swap (sent only when set; Memory without MemorySwap above the swap set at
+  create is refused by Docker); must_run false → true starts the container.
+- State only (no Docker call): healthcheck and tmpfs (not ForceNew and not in the
+  update list: hence `replace_on_changes=["healthcheck", "tmpfs"]`), wait, wait_timeout,
+  destroy_grace_seconds.
+- Create (`resourceDockerContainerCreate`): HostConfig.ReadonlyRootfs = read_only,
+  HostConfig.Tmpfs = the tmpfs map as given; `ContainerCreate`, `upload` files copied
+  in (mode 0644, 0744 when executable), `ContainerStart`, then with `wait` poll
+  `ContainerInspect` every second until `Health.Status == healthy` or `wait_timeout`
+  — no early stop on unhealthy or exit, no logs: "container failed to be in healthy
+  state"; must_run is not checked. The `Read` that ends Create/refresh sets
+  must_run=false in state for a stopped container (drift the next `up` turns into
+  a start).
+- Delete: `ContainerStop` with `destroy_grace_seconds` (0 = killed at once), then
+  remove; "No such container" is ignored. Update of a vanished container fails.
+- Read: a vanished container is dropped from state.
+docker.Network / docker.Volume: every input ForceNew; Read drops vanished objects.
+docker.RemoteImage (`resource_docker_image*.go`): name ForceNew, keep_locally state
+only; no registry here, so the image must exist locally; Read drops a vanished one.
+docker.Image (pulumi-docker `provider/provider.go`, `provider/image.go`): `Check`
+inserts `build.platform = linux/<GOARCH of the machine running pulumi>` when unset
+and `build.contextDigest` (see build_context.py); any input change → `Update`
+(rebuild), never replace; with skip_push, id = image name and repoDigest = the
+local image id; `Read` returns state unchanged; `Delete` is a no-op (old builds
+stay on the host). Paths are resolved from the project directory (plugin cwd).
+random.RandomPassword (hashicorp/terraform-provider-random `resource_password.go`):
+every input RequiresReplace; Read and Delete touch nothing.
+Dynamic providers: run in a separate host process in the project directory,
+unpickling `__provider` from new inputs (check/diff/create/update) or from state
+(read/delete) — see dynamic_host.py.
+Explicit provider resources (`pulumi:providers:*`) and any type or input not listed
+in `plan.RULES` / the keys below are not emulated: they fail loudly (UnmappedInput).
 
-Change semantics on a later `up`: a resource whose substituted inputs equal the
-previous ones (and that still exists: a refresh) is left alone. Otherwise
-Network/Volume/Container are replaced (delete first when delete_before_replace),
-RandomPassword is regenerated, dynamic resources follow their provider's diff.
-Everything created carries the labels `escalafin.test=1` and
-`escalafin.e2e-session=<session>`; `destroy()` removes all of it.
+What the harness adds for tests only: labels `escalafin.test=1` and
+`escalafin.e2e-session=<session>` on containers, networks and volumes, and
+`cleanup()`, which removes everything the session created (retained volumes and
+built images included) — unlike `destroy()`, which does what `pulumi destroy` does.
 """
 
 from __future__ import annotations
 
-import base64
 import contextlib
+import io
 import logging
 import os
+import platform
 import secrets
 import string
 import subprocess
+import tarfile
 import tempfile
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import bcrypt
-import dill  # pyright: ignore[reportMissingTypeStubs]
 import docker
 from docker.errors import APIError, NotFound
 from docker.types import Mount
 
-from tests.e2e import aws_store, plan
+from tests.e2e import build_context, plan
+from tests.e2e.dynamic_host import UNKNOWN, HostProcess, ProviderError
+from tests.e2e.plan import CONTAINER, IMAGE, NETWORK, RANDOM_PASSWORD, REMOTE_IMAGE, VOLUME
 from tests.support import images
 from tests.support.docker_env import LABEL
 from tests.support.program import PROJECT_DIR, ProgramRun, Resource
@@ -93,29 +126,33 @@ from tests.support.program import PROJECT_DIR, ProgramRun, Resource
 log = logging.getLogger("tests.e2e.harness")
 
 SESSION_LABEL = "escalafin.e2e-session"
-NETWORK = "docker:index/network:Network"
-VOLUME = "docker:index/volume:Volume"
-REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage"
-IMAGE = "docker:index/image:Image"
-CONTAINER = "docker:index/container:Container"
-RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
-
-NETWORK_KEYS = {"name", "internal", "labels"}
-VOLUME_KEYS = {"name", "labels"}
-REMOTE_IMAGE_KEYS = {"name", "keepLocally"}
 IMAGE_KEYS = {"imageName", "skipPush", "buildOnPreview", "build"}
-BUILD_KEYS = {"context", "dockerfile", "target", "platform", "args", "builderVersion", "cacheFrom"}
-CONTAINER_KEYS = {
-    "name", "image", "envs", "command", "entrypoints", "user", "labels", "healthcheck",
-    "networksAdvanced", "ports", "volumes", "restart", "memory", "stopSignal", "stopTimeout",
-    "wait", "waitTimeout", "mustRun", "destroyGraceSeconds",
+BUILD_KEYS = {
+    "context", "dockerfile", "target", "platform", "args", "builderVersion", "cacheFrom",
+    "contextDigest",
 }  # fmt: skip
-HEALTHCHECK_KEYS = {"tests", "interval", "timeout", "startPeriod", "retries"}
+HEALTHCHECK_KEYS = {"tests", "interval", "timeout", "startPeriod", "startInterval", "retries"}
 NETWORK_ADV_KEYS = {"name", "aliases"}
 PORT_KEYS = {"internal", "external", "ip", "protocol"}
 MOUNT_KEYS = {"volumeName", "containerPath", "readOnly"}
-PASSWORD_KEYS = {"length", "special", "overrideSpecial", "upper", "lower", "numeric"}
 LABEL_KEYS = {"label", "value"}
+UPLOAD_KEYS = {"file", "content", "executable"}
+AUTONAME_HEX = 7  # pulumi-terraform-bridge AutoName: <name><separator><7 random hex>
+MIB = 1024 * 1024
+GOARCH = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
+WAIT_ERROR = "container failed to be in healthy state"
+
+
+class DeploymentError(AssertionError):
+    """A step failed: the message is what `pulumi up` would print for the resource."""
+
+
+class InitError(DeploymentError):
+    """The object was created but failed to initialise: it stays in state with the error."""
+
+    def __init__(self, message: str, realised: Realised) -> None:
+        super().__init__(message)
+        self.realised = realised
 
 
 @dataclass
@@ -123,6 +160,9 @@ class Realised:
     resource: Resource
     inputs: dict[str, Any]
     outputs: dict[str, Any]
+    init_errors: list[str] = field(default_factory=list[str])
+    deleted: bool = False
+    """Deleted early by a delete-before-replace cascade; re-created when registered."""
 
 
 @dataclass
@@ -131,79 +171,105 @@ class UpResult:
     replaced: list[str] = field(default_factory=list[str])
     updated: list[str] = field(default_factory=list[str])
     unchanged: list[str] = field(default_factory=list[str])
-    skipped: list[str] = field(default_factory=list[str])
+    deleted: list[str] = field(default_factory=list[str])
+    """Deleted at the end of the up: old objects of replacements (pending deletes), then
+    resources the program no longer declares."""
     seconds: float = 0.0
     steps: list[tuple[str, str, float]] = field(default_factory=list[tuple[str, str, float]])
     """(resource, action, seconds) in the order realised."""
 
     def changed(self) -> list[str]:
-        return [*self.created, *self.replaced, *self.updated]
+        return [*self.created, *self.replaced, *self.updated, *self.deleted]
+
+
+@dataclass
+class RefreshResult:
+    gone: list[str] = field(default_factory=list[str])
+    """Dropped from state: the object no longer exists."""
+    drifted: list[str] = field(default_factory=list[str])
+    """Still there, but what the provider read differs from state."""
 
 
 class Harness:
-    """One e2e deployment: `up(run)` as often as needed, then `destroy()`."""
+    """One stack's state: `up(run)`, `refresh()`, `destroy()` as often as needed, `cleanup()`."""
 
-    def __init__(self, client: docker.DockerClient, session: str) -> None:
+    def __init__(
+        self, client: docker.DockerClient, session: str, project_dir: Path = PROJECT_DIR
+    ) -> None:
         self.client = client
         self.session = session
+        self.project_dir = project_dir
         self.state: dict[str, Realised] = {}
-        self.built_images: set[str] = set()
-        self.image_tags: set[str] = set()
+        self.pending_deletes: list[Realised] = []
+        self._host: HostProcess | None = None
 
-    # ------------------------------------------------------------------ public
+    # ------------------------------------------------------------------ engine operations
 
     def up(self, run: ProgramRun, *, replace: Iterable[str] = ()) -> UpResult:
-        """Converge the engine to `run`; `replace` names resources to force-replace (--replace)."""
+        """`pulumi up` of `run`; `replace` names resources to force-replace (`--replace`)."""
         forced = set(replace)
         started = time.monotonic()
         result = UpResult()
         subs = plan.Substitutions()
-        providers = {r.urn: r for r in run.resources if r.type.startswith("pulumi:providers:")}
-        for resource in plan.creation_order(run.resources):
-            if resource.urn in providers:
-                continue
-            step = time.monotonic()
-            inputs = subs.apply(resource.inputs)
-            previous = self.state.get(resource.urn)
-            if resource.type.startswith("aws:"):
-                provider = providers.get(plan.provider_urn(resource))
-                if provider is None:
-                    # No aws Provider (pointed at the embedded store) recorded: nothing to call.
-                    result.skipped.append(label(resource))
-                    log.info("skipped %s: no aws provider recorded", label(resource))
-                    continue
-                s3 = aws_store.client(provider, subs.apply(provider.inputs))
-                action, outputs = self._aws(s3, resource, inputs, previous)
-            else:
-                action, outputs = self._realise(resource, inputs, previous, resource.name in forced)
-            self.state[resource.urn] = Realised(resource, inputs, outputs)
-            subs.learn(plan.mock_values(resource), outputs)
-            getattr(result, action).append(label(resource))
-            took = time.monotonic() - step
-            result.steps.append((label(resource), action, took))
-            log.info("%s %s %s (%.1fs)", action, resource.type, resource.name, took)
+        registered: set[str] = set()
+        with self._provider_host():
+            for r in plan.creation_order(run.resources):
+                if r.type.startswith("pulumi:providers:"):
+                    raise plan.UnmappedInput(r, "<explicit provider>", ["the default providers"])
+                registered.add(r.urn)
+                step = time.monotonic()
+                try:
+                    action = self._register(r, subs.apply(r.inputs), r.name in forced)
+                except InitError as exc:
+                    self.state[r.urn] = exc.realised
+                    raise DeploymentError(f"{label(r)}: {exc}") from None
+                except DeploymentError as exc:
+                    raise DeploymentError(f"{label(r)}: {exc}") from None
+                realised = self.state[r.urn]
+                subs.learn(plan.mock_values(r), realised.outputs)
+                getattr(result, action).append(label(r))
+                took = time.monotonic() - step
+                result.steps.append((label(r), action, took))
+                log.info("%s %s (%.1fs)", action, label(r), took)
+            self._delete_leftovers(registered, result)
         result.seconds = time.monotonic() - started
         return result
 
-    def outputs(self, kind_and_name: str) -> dict[str, Any]:
-        """Real outputs of a realised resource named like `UpResult` does ("Container/app")."""
-        for realised in self.state.values():
-            if label(realised.resource) == kind_and_name:
-                return realised.outputs
-        raise KeyError(f"{kind_and_name} was not realised; have: {sorted(self._labels_seen())}")
+    def refresh(self, project_dir: Path | None = None) -> RefreshResult:
+        """`pulumi refresh`: each provider reads its object; vanished ones leave the state."""
+        result = RefreshResult()
+        with self._provider_host(project_dir):
+            for urn, realised in list(self.state.items()):
+                if realised.deleted:
+                    continue
+                read = self._read(realised)
+                if read is None:
+                    del self.state[urn]
+                    result.gone.append(label(realised.resource))
+                elif (read.inputs, read.outputs) != (realised.inputs, realised.outputs):
+                    self.state[urn] = read
+                    result.drifted.append(label(realised.resource))
+        log.info("refresh: gone %s, drifted %s", result.gone, result.drifted)
+        return result
 
-    def _labels_seen(self) -> list[str]:
-        return [label(r.resource) for r in self.state.values()]
+    def destroy(self) -> list[str]:
+        """`pulumi destroy`: delete in reverse order; retained objects stay, images stay."""
+        everything = [*self.state.values(), *self.pending_deletes]
+        protected = [label(r.resource) for r in everything if r.resource.protect]
+        if protected:
+            raise DeploymentError(f"refusing to delete protected resources: {protected}")
+        deleted: list[str] = []
+        with self._provider_host():
+            for realised in reversed(everything):
+                if not realised.deleted:
+                    self._delete(realised)
+                deleted.append(label(realised.resource))
+        self.state.clear()
+        self.pending_deletes.clear()
+        return deleted
 
-    def container(self, name: str) -> Any:
-        """The docker-py container realised for the recorded Container `name`."""
-        return self.client.containers.get(self.outputs(f"Container/{name}")["id"])
-
-    def destroy(self) -> None:
-        """Remove everything this session created, in reverse order, then sweep by label."""
-        for realised in reversed(list(self.state.values())):
-            with contextlib.suppress(NotFound, APIError):
-                self._delete(realised)
+    def cleanup(self) -> None:
+        """Test teardown: remove every object of this session, retained or not, and its images."""
         flt: dict[str, str | list[str] | bool] = {"label": f"{SESSION_LABEL}={self.session}"}
         for c in self.client.containers.list(all=True, filters=flt):
             with contextlib.suppress(NotFound, APIError):
@@ -214,75 +280,268 @@ class Harness:
         for v in self.client.volumes.list(filters=flt):
             with contextlib.suppress(NotFound, APIError):
                 v.remove(force=True)
-        for ref in [*self.image_tags, *self.built_images]:
+        # Untag only this session's names: an identical build elsewhere (another test,
+        # another run) can share the image id, and removing by id would take its tags too.
+        tags = [t for i in self.client.images.list() for t in i.tags if t.startswith(self.session)]
+        for tag in tags:
             with contextlib.suppress(NotFound, APIError):
-                self.client.images.remove(ref, noprune=False)
+                self.client.images.remove(tag)
         self.state.clear()
+        self.pending_deletes.clear()
 
-    # ------------------------------------------------------------------ dispatch
+    # ------------------------------------------------------------------ lookups
 
-    def _realise(
-        self, r: Resource, inputs: dict[str, Any], previous: Realised | None, forced: bool
-    ) -> tuple[str, dict[str, Any]]:
+    def outputs(self, kind_and_name: str) -> dict[str, Any]:
+        """Real outputs of a realised resource named like `UpResult` does ("Container/app")."""
+        for realised in self.state.values():
+            if label(realised.resource) == kind_and_name:
+                return realised.outputs
+        raise KeyError(f"{kind_and_name} is not in state; have: {self.labels()}")
+
+    def labels(self) -> list[str]:
+        return [label(r.resource) for r in self.state.values()]
+
+    def container(self, name: str) -> Any:
+        """The docker-py container realised for the recorded Container `name`."""
+        return self.client.containers.get(self.outputs(f"Container/{name}")["id"])
+
+    # ------------------------------------------------------------------ one registration
+
+    def _register(self, r: Resource, program: dict[str, Any], forced: bool) -> str:
+        previous = self.state.get(r.urn)
+        recreated = previous is not None and previous.deleted  # by a delete-before-replace cascade
+        inputs = self._check(r, program, None if recreated or forced else previous)
+        if previous is not None and previous.deleted:
+            self.state[r.urn] = self._create(r, inputs)
+            return "replaced"
+        if previous is None:
+            self.state[r.urn] = self._create(r, inputs)
+            return "created"
+        diff = plan.Diff(("id",), ("id",)) if forced else self._diff(previous, r, inputs)
+        if diff.replace:
+            if not forced:  # the defaults the check carried over from the old one are recomputed
+                inputs = self._check(r, program, None)
+            self._replace(previous, r, inputs, diff)
+            return "replaced"
+        if diff.changed or previous.init_errors:
+            self.state[r.urn] = self._update(previous, r, inputs, diff)
+            return "updated"
+        # Same: state keeps its inputs/outputs, re-registered with the new options.
+        self.state[r.urn] = Realised(r, previous.inputs, previous.outputs)
+        return "unchanged"
+
+    def _check(
+        self, r: Resource, inputs: dict[str, Any], previous: Realised | None
+    ) -> dict[str, Any]:
+        """The provider's Check: defaults and autonames (`previous` None: no old inputs)."""
         if r.type == IMAGE:
-            return self._image(r, inputs, previous)
+            return self._image_check(r, inputs)
         if r.type.startswith(plan.DYNAMIC_PREFIX):
-            return self._dynamic(r, inputs, previous, forced)
+            return self._dynamic_check(r, inputs, previous)
+        if r.type == CONTAINER and not inputs.get("name"):
+            if previous is not None and not previous.resource.inputs.get("name"):
+                return {**inputs, "name": previous.inputs["name"]}  # the autoname stays
+            return {**inputs, "name": _autoname(r)}
+        return inputs
+
+    def _diff(self, previous: Realised, r: Resource, inputs: dict[str, Any]) -> plan.Diff:
+        if r.type == IMAGE:
+            changed = tuple(k for k in sorted({*previous.inputs, *inputs})
+                            if previous.inputs.get(k) != inputs.get(k))  # fmt: skip
+            return plan.Diff(changed)
+        if r.type.startswith(plan.DYNAMIC_PREFIX):
+            return self._dynamic_diff(previous, inputs)
+        return plan.schema_diff(r, previous.inputs, inputs)
+
+    def _replace(
+        self, previous: Realised, r: Resource, inputs: dict[str, Any], diff: plan.Diff
+    ) -> None:
+        dbr = (
+            r.delete_before_replace
+            if r.delete_before_replace_defined
+            else diff.delete_before_replace
+        )
+        if previous.resource.protect:
+            raise DeploymentError(f"unable to replace {label(r)}: it is protected")
+        if dbr:
+            for dependent in self._dependent_replacements(previous):
+                self._delete(dependent)
+                dependent.deleted = True
+            self._delete(previous)
+            previous.deleted = True
+            self.state[r.urn] = self._create(r, inputs)
+            return
+        try:
+            created = self._create(r, inputs)
+        except InitError:
+            self.pending_deletes.append(previous)  # the new one exists: the old one waits
+            raise
+        self.state[r.urn] = created
+        self.pending_deletes.append(previous)  # deleted after every create and update
+
+    def _dependent_replacements(self, root: Realised) -> list[Realised]:
+        """`calculateDependentReplacements`: dependents a change of `root` would replace."""
+        replace_set = {root.resource.urn}
+        found: list[Realised] = []
+        for realised in list(self.state.values()):
+            if realised is root or realised.deleted:
+                continue
+            keys = [
+                k
+                for k, urns in realised.resource.property_dependencies.items()
+                if replace_set & set(urns) and k in realised.inputs
+            ]
+            if keys and self._would_replace(realised, keys):
+                found.append(realised)
+                replace_set.add(realised.resource.urn)
+        return found
+
+    def _would_replace(self, realised: Realised, keys: list[str]) -> bool:
+        r = realised.resource
+        if r.type.startswith(plan.DYNAMIC_PREFIX):
+            news = {**realised.inputs, **dict.fromkeys(keys, UNKNOWN)}
+            return self._dynamic_diff(realised, news).replace
+        if r.type == IMAGE:
+            return False  # pulumi-docker's Image never asks for replacement
+        return plan.schema_diff(r, realised.inputs, realised.inputs, unknown=keys).replace
+
+    def _delete_leftovers(self, registered: set[str], result: UpResult) -> None:
+        """`GenerateDeletes`: pending deletes of replacements, then resources left the program."""
+        leftovers = [self.state[u] for u in self.state if u not in registered]
+        for realised in [*reversed(self.pending_deletes), *reversed(leftovers)]:
+            if realised.resource.protect:
+                raise DeploymentError(f"refusing to delete protected {label(realised.resource)}")
+            step = time.monotonic()
+            if not realised.deleted:
+                self._delete(realised)
+            if realised in self.pending_deletes:
+                self.pending_deletes.remove(realised)
+            else:
+                del self.state[realised.resource.urn]
+            took = time.monotonic() - step
+            result.deleted.append(label(realised.resource))
+            result.steps.append((label(realised.resource), "deleted", took))
+            log.info("deleted %s (%.1fs)", label(realised.resource), took)
+
+    # ------------------------------------------------------------------ provider dispatch
+
+    def _create(self, r: Resource, inputs: dict[str, Any]) -> Realised:
+        if r.type.startswith(plan.DYNAMIC_PREFIX):
+            created = self._call("create", props=inputs)
+            return Realised(r, inputs, _dyn_outputs(created["id"], created["outs"]))
         creators = {
             NETWORK: self._create_network,
             VOLUME: self._create_volume,
             REMOTE_IMAGE: self._remote_image,
+            IMAGE: self._build_image,
             CONTAINER: self._create_container,
             RANDOM_PASSWORD: self._random_password,
         }
         create = creators.get(r.type)
         if create is None:
-            raise plan.UnmappedInput(r, "<resource type>", [*creators, IMAGE, "dynamic"])
-        if previous is not None and not self._exists(previous):
-            previous = None  # refresh: deleted behind our back, so the engine would create it
-        if previous is not None and not forced and previous.inputs == inputs:
-            return "unchanged", previous.outputs
-        if previous is not None and r.delete_before_replace:
-            self._delete(previous)
-            return "replaced", create(r, inputs)
-        outputs = create(r, inputs)
-        if previous is not None:
-            with contextlib.suppress(NotFound):
-                self._delete(previous)
-            return "replaced", outputs
-        return "created", outputs
+            raise plan.UnmappedInput(r, "<resource type>", [*creators, "dynamic"])
+        created = Realised(r, inputs, create(r, inputs))
+        if r.type == CONTAINER:  # Create ends with the provider's Read
+            return self._read_container(created, self.client.containers.get(created.outputs["id"]))
+        return created
 
-    def _exists(self, realised: Realised) -> bool:
-        """Refresh: does the realised object still exist on the engine?"""
-        kind, rid = realised.resource.type, realised.outputs["id"]
-        getter = {
-            NETWORK: self.client.networks.get,
-            VOLUME: self.client.volumes.get,
-            CONTAINER: self.client.containers.get,
-        }.get(kind)
-        if getter is None:
-            return True
-        try:
-            getter(rid)
-        except NotFound:
-            return False
-        return True
+    def _update(
+        self, previous: Realised, r: Resource, inputs: dict[str, Any], diff: plan.Diff
+    ) -> Realised:
+        if r.type.startswith(plan.DYNAMIC_PREFIX):
+            rid = previous.outputs["id"]
+            updated = self._call("update", id=rid, olds=previous.outputs, news=inputs)
+            return Realised(r, inputs, _dyn_outputs(rid, updated["outs"]))
+        if r.type == IMAGE:
+            return Realised(r, inputs, self._build_image(r, inputs))
+        if r.type == CONTAINER:
+            self._update_container(previous, inputs, diff)
+        # Every other change of these types is state only (see plan.RULES).
+        return Realised(r, inputs, previous.outputs)
 
     def _delete(self, realised: Realised) -> None:
-        kind, rid = realised.resource.type, realised.outputs["id"]
+        r = realised.resource
+        if r.retain_on_delete:
+            log.info("retained %s (retainOnDelete): removed from state only", label(r))
+            return
+        kind, rid = r.type, str(realised.outputs.get("id"))
         if kind == CONTAINER:
-            grace = int(realised.inputs.get("destroyGraceSeconds") or 0)
-            container = self.client.containers.get(rid)
-            with contextlib.suppress(APIError):
-                container.stop(timeout=grace)
-            container.remove(force=True)
+            self._delete_container(realised)
         elif kind == NETWORK:
             self.client.networks.get(rid).remove()
         elif kind == VOLUME:
             self.client.volumes.get(rid).remove(force=True)
+        elif kind == REMOTE_IMAGE and realised.inputs.get("keepLocally") is not True:
+            raise plan.UnmappedInput(r, "keepLocally (only true is supported)", ["keepLocally"])
         elif kind.startswith(plan.DYNAMIC_PREFIX):
-            with contextlib.chdir(PROJECT_DIR):
-                _provider(realised.inputs).delete(rid, realised.outputs)
+            self._call("delete", id=rid, props=realised.outputs)
+        # IMAGE: pulumi-docker's Delete is a no-op; RANDOM_PASSWORD: nothing to delete.
+
+    def _read(self, realised: Realised) -> Realised | None:
+        r = realised.resource
+        rid = realised.outputs.get("id")
+        if r.type.startswith(plan.DYNAMIC_PREFIX):
+            read = self._call("read", id=rid, props=realised.outputs)
+            if not read["id"]:
+                return None
+            inputs = read["inputs"] if read["inputs"] is not None else realised.inputs
+            return Realised(r, inputs, _dyn_outputs(read["id"], read["outs"]))
+        getters = {
+            NETWORK: self.client.networks.get,
+            VOLUME: self.client.volumes.get,
+            CONTAINER: self.client.containers.get,
+            REMOTE_IMAGE: lambda _id: self.client.images.get(str(realised.inputs["name"])),
+        }
+        getter = getters.get(r.type)
+        if getter is None:
+            return realised  # Image and RandomPassword: Read returns the state as it is
+        try:
+            found = getter(rid)
+        except NotFound:
+            return None
+        if r.type == CONTAINER:
+            return self._read_container(realised, found)
+        return realised
+
+    # ------------------------------------------------------------------ dynamic resources
+
+    @contextlib.contextmanager
+    def _provider_host(self, project_dir: Path | None = None) -> Iterator[None]:
+        with HostProcess(project_dir or self.project_dir) as host:
+            self._host = host
+            try:
+                yield
+            finally:
+                self._host = None
+
+    def _call(self, op: str, **fields: Any) -> dict[str, Any]:
+        assert self._host is not None, "dynamic provider called outside an engine operation"
+        try:
+            return self._host.call(op, **fields)
+        except ProviderError as exc:
+            raise DeploymentError(f"dynamic provider {op} failed: {exc}") from None
+
+    def _dynamic_check(
+        self, r: Resource, inputs: dict[str, Any], previous: Realised | None
+    ) -> dict[str, Any]:
+        checked = self._call("check", olds=previous.inputs if previous else {}, news=inputs)
+        if checked["failures"]:
+            problems = "; ".join(f"{f['property']}: {f['reason']}" for f in checked["failures"])
+            raise DeploymentError(f"check failed: {problems}")
+        return dict(checked["inputs"])
+
+    def _dynamic_diff(self, previous: Realised, news: dict[str, Any]) -> plan.Diff:
+        answer = self._call("diff", id=previous.outputs["id"], olds=previous.outputs, news=news)
+        changes = answer["changes"]
+        if changes is None:  # DiffUnknown: the engine compares inputs
+            changes = previous.inputs != news
+        return plan.Diff(
+            ("*",) if changes else (),
+            tuple(answer["replaces"]),
+            bool(answer["delete_before_replace"]),
+        )
+
+    # ------------------------------------------------------------------ docker objects
 
     def _labels(self, r: Resource, recorded: list[dict[str, Any]] | None) -> dict[str, str]:
         found: dict[str, str] = {}
@@ -291,10 +550,8 @@ class Harness:
             found[str(item["label"])] = str(item["value"])
         return {**found, LABEL: "1", SESSION_LABEL: self.session}
 
-    # ------------------------------------------------------------------ docker objects
-
     def _create_network(self, r: Resource, inputs: dict[str, Any]) -> dict[str, Any]:
-        plan.check_keys(r, inputs, NETWORK_KEYS)
+        plan.check_keys(r, inputs, plan.NETWORK_RULES)
         net = self.client.networks.create(
             inputs["name"],
             driver="bridge",
@@ -304,25 +561,24 @@ class Harness:
         return {"id": net.id, "name": inputs["name"]}
 
     def _create_volume(self, r: Resource, inputs: dict[str, Any]) -> dict[str, Any]:
-        plan.check_keys(r, inputs, VOLUME_KEYS)
+        plan.check_keys(r, inputs, plan.VOLUME_RULES)
         volume = self.client.volumes.create(
             name=inputs["name"], labels=self._labels(r, inputs.get("labels"))
         )
         return {"id": volume.name, "name": volume.name}
 
     def _remote_image(self, r: Resource, inputs: dict[str, Any]) -> dict[str, Any]:
-        plan.check_keys(r, inputs, REMOTE_IMAGE_KEYS)
+        plan.check_keys(r, inputs, plan.REMOTE_IMAGE_RULES)
         if inputs.get("keepLocally") is not True:
-            raise plan.UnmappedInput(r, "keepLocally (only true is supported)", REMOTE_IMAGE_KEYS)
+            raise plan.UnmappedInput(r, "keepLocally (only true is supported)", ["keepLocally"])
         name = str(inputs["name"])
         image = self.client.images.get(name)  # no registry: it must exist locally
         digests: list[str] = image.attrs.get("RepoDigests") or []
         repo_digest = digests[0] if digests else f"{name}@{image.id}"
         return {"id": f"{image.id}{name}", "imageId": image.id, "repoDigest": repo_digest}
 
-    def _image(
-        self, r: Resource, inputs: dict[str, Any], previous: Realised | None
-    ) -> tuple[str, dict[str, Any]]:
+    def _image_check(self, r: Resource, inputs: dict[str, Any]) -> dict[str, Any]:
+        """pulumi-docker `Check`: default platform, context digest, skipPush/builder rules."""
         plan.check_keys(r, inputs, IMAGE_KEYS)
         if inputs.get("skipPush") is not True:
             raise plan.UnmappedInput(r, "skipPush (only true: no registry)", IMAGE_KEYS)
@@ -330,40 +586,48 @@ class Harness:
         plan.check_keys(r, build, BUILD_KEYS, "build.")
         if build.get("builderVersion", "BuilderBuildKit") != "BuilderBuildKit":
             raise plan.UnmappedInput(r, "build.builderVersion (only BuilderBuildKit)", BUILD_KEYS)
+        context = self.project_dir / str(build.get("context") or ".")
+        dockerfile = self.project_dir / str(build.get("dockerfile") or context / "Dockerfile")
+        if not build.get("platform"):
+            build["platform"] = f"linux/{GOARCH[platform.machine().lower()]}"
+        build["contextDigest"] = build_context.digest(context, dockerfile)
+        return {**inputs, "build": build}
+
+    def _build_image(self, r: Resource, inputs: dict[str, Any]) -> dict[str, Any]:
+        build = dict(inputs["build"])
         tag = str(inputs["imageName"])
         with tempfile.TemporaryDirectory() as tmp:
             iidfile = Path(tmp) / "iid"
             cmd = [images.DOCKER_CLI, "build", "-q", "-t", tag, "--iidfile", str(iidfile)]
-            context = Path(build["context"])
             if build.get("dockerfile"):
-                cmd += ["-f", str(context / build["dockerfile"])]
+                cmd += ["-f", str(build["dockerfile"])]
             if build.get("target"):
                 cmd += ["--target", str(build["target"])]
-            if build.get("platform"):
-                cmd += ["--platform", str(build["platform"])]
+            cmd += ["--platform", str(build["platform"])]
             for key, value in (build.get("args") or {}).items():
                 cmd += ["--build-arg", f"{key}={value}"]
             cache_from = build.get("cacheFrom") or {}
             plan.check_keys(r, cache_from, {"images"}, "build.cacheFrom.")
             for ref in cache_from.get("images") or []:
                 cmd += ["--cache-from", str(ref)]
-            cmd.append(str(context))
+            cmd.append(str(build.get("context") or "."))
             env = {**os.environ, "DOCKER_BUILDKIT": "1"}
-            done = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+            done = subprocess.run(
+                cmd, capture_output=True, text=True, env=env, cwd=self.project_dir, check=False
+            )
             if done.returncode != 0:
-                raise AssertionError(f"build of {tag} failed:\n{done.stderr[-4000:]}")
+                raise DeploymentError(f"build of {tag} failed:\n{done.stderr[-4000:]}")
             image_id = iidfile.read_text().strip()
-        self.built_images.add(image_id)
-        self.image_tags.add(tag)
-        outputs = {"id": image_id, "repoDigest": image_id, "baseImageName": tag, "imageName": tag}
-        if previous is None:
-            return "created", outputs
-        if previous.outputs["repoDigest"] == image_id and previous.inputs == inputs:
-            return "unchanged", previous.outputs
-        return "updated", outputs
+        return {
+            "id": tag,
+            "repoDigest": image_id,
+            "baseImageName": tag,
+            "imageName": tag,
+            "platform": build["platform"],
+        }
 
     def _create_container(self, r: Resource, inputs: dict[str, Any]) -> dict[str, Any]:
-        plan.check_keys(r, inputs, CONTAINER_KEYS)
+        plan.check_keys(r, inputs, plan.CONTAINER_RULES)
         api = self.client.api
         networks: list[dict[str, Any]] = list(inputs.get("networksAdvanced") or [])
         for n in networks:
@@ -385,11 +649,15 @@ class Harness:
                     read_only=bool(v.get("readOnly", False)),
                 )
             )
+        swap = int(inputs.get("memorySwap") or 0)
         host_config = api.create_host_config(
             port_bindings=bindings or None,
             mounts=mounts or None,
-            restart_policy={"Name": inputs["restart"]} if inputs.get("restart") else None,
-            mem_limit=int(inputs["memory"]) * 1024 * 1024 if inputs.get("memory") else None,
+            read_only=bool(inputs.get("readOnly", False)),
+            tmpfs={str(k): str(v) for k, v in (inputs.get("tmpfs") or {}).items()} or None,
+            restart_policy=_restart_policy(inputs),
+            mem_limit=int(inputs["memory"]) * MIB if inputs.get("memory") else None,
+            memswap_limit=(swap * MIB if swap > 0 else swap) if swap else None,
             network_mode=networks[0]["name"] if networks else None,
         )
         # docker-py takes {network: EndpointConfig}; its stubs say a single EndpointConfig.
@@ -399,7 +667,7 @@ class Harness:
         }
         networking = api.create_networking_config(endpoints) if networks else None
         hc = inputs.get("healthcheck")
-        healthcheck = None
+        healthcheck: Any = None
         if hc:
             plan.check_keys(r, hc, HEALTHCHECK_KEYS, "healthcheck.")
             healthcheck = {
@@ -409,10 +677,11 @@ class Harness:
                 "start_period": plan.go_duration_ns(hc.get("startPeriod") or "0s"),
                 "retries": int(hc.get("retries") or 0),
             }
-        created = api.create_container(
+        # docker-py's stubs say str | list[str]; None (the image's own) is what it sends.
+        command: Any = inputs.get("command") or None
+        config = api.create_container_config(
             image=inputs["image"],
-            name=inputs["name"],
-            command=inputs.get("command") or None,
+            command=command,
             entrypoint=inputs.get("entrypoints") or None,
             user=inputs.get("user") or "",
             environment=list(inputs.get("envs") or []),
@@ -424,23 +693,72 @@ class Harness:
             host_config=host_config,
             networking_config=networking,
         )
+        if hc and hc.get("startInterval"):  # docker-py has no parameter for it (API 1.44+)
+            config["Healthcheck"]["StartInterval"] = plan.go_duration_ns(hc["startInterval"])
+        try:
+            created = api.create_container_from_config(config, inputs["name"])
+        except APIError as exc:
+            raise DeploymentError(f"unable to create container: {exc}") from None
         cid = str(created["Id"])
-        for n in networks[1:]:
-            api.connect_container_to_network(cid, n["name"], aliases=n.get("aliases") or None)
-        api.start(cid)
-        container = self.client.containers.get(cid)
-        if inputs.get("wait"):
-            _wait_healthy(r, container, float(inputs.get("waitTimeout") or 60))
-        if inputs.get("mustRun", True):
-            container.reload()
-            if container.status != "running":
-                raise AssertionError(f"container {r.name} is {container.status}, mustRun is set")
-        return {"id": cid, "name": inputs["name"]}
+        outputs = {"id": cid, "name": inputs["name"]}
+        # From here on the container exists: a failure is an init error, kept in state.
+        try:
+            for n in networks[1:]:
+                api.connect_container_to_network(cid, n["name"], aliases=n.get("aliases") or None)
+            uploads: list[dict[str, Any]] = list(inputs.get("uploads") or [])
+            if uploads:
+                api.put_archive(cid, "/", _upload_archive(r, uploads))
+            api.start(cid)
+            if inputs.get("wait"):
+                timeout = float(inputs.get("waitTimeout") or 60)
+                _wait_healthy(self.client.containers.get(cid), timeout)
+        except (APIError, DeploymentError) as exc:
+            failed = Realised(r, inputs, outputs, init_errors=[str(exc)])
+            raise InitError(str(exc), failed) from None
+        return outputs
+
+    def _read_container(self, realised: Realised, container: Any) -> Realised:
+        """`resourceDockerContainerRead`: a stopped container with must_run drifts to false."""
+        container.reload()
+        inputs = dict(realised.inputs)
+        if not container.attrs["State"]["Running"] and inputs.get("mustRun", True):
+            inputs["mustRun"] = False
+        return Realised(realised.resource, inputs, realised.outputs)
+
+    def _update_container(
+        self, previous: Realised, inputs: dict[str, Any], diff: plan.Diff
+    ) -> None:
+        cid = previous.outputs["id"]
+        rules = plan.CONTAINER_RULES
+        try:
+            if "mustRun" in diff.changed and inputs.get("mustRun", True):
+                self.client.api.start(cid)
+            if any(rules[k] is plan.Apply.API for k in diff.changed):
+                swap = int(inputs.get("memorySwap") or 0)
+                self.client.api.update_container(
+                    cid,
+                    mem_limit=int(inputs.get("memory") or 0) * MIB,
+                    memswap_limit=(swap * MIB if swap > 0 else swap) if swap else None,
+                    restart_policy=_restart_policy(inputs),
+                )
+        except APIError as exc:
+            raise DeploymentError(f"Unable to update a container: {exc}") from None
+
+    def _delete_container(self, realised: Realised) -> None:
+        grace = int(realised.inputs.get("destroyGraceSeconds") or 0)
+        try:
+            container = self.client.containers.get(realised.outputs["id"])
+        except NotFound:
+            return  # "No such container" is ignored by the provider's delete
+        with contextlib.suppress(APIError):
+            container.stop(timeout=grace)
+        with contextlib.suppress(NotFound):
+            container.remove(force=True)
 
     # ------------------------------------------------------------------ others
 
     def _random_password(self, r: Resource, inputs: dict[str, Any]) -> dict[str, Any]:
-        plan.check_keys(r, inputs, PASSWORD_KEYS)
+        plan.check_keys(r, inputs, plan.PASSWORD_RULES)
         alphabet = ""
         if inputs.get("upper", True):
             alphabet += string.ascii_uppercase
@@ -454,78 +772,52 @@ class Harness:
         hashed = bcrypt.hashpw(result.encode(), bcrypt.gensalt()).decode()
         return {"id": "none", "result": result, "bcryptHash": hashed}
 
-    def _dynamic(
-        self, r: Resource, inputs: dict[str, Any], previous: Realised | None, forced: bool
-    ) -> tuple[str, dict[str, Any]]:
-        """Call the dill-pickled provider exactly as pulumi's dynamic provider host does."""
-        provider = _provider(inputs)
-        with contextlib.chdir(PROJECT_DIR):
-            olds_in = previous.inputs if previous else {}
-            checked = provider.check(olds_in, inputs)
-            if checked.failures:
-                problems = "; ".join(f"{f.property}: {f.reason}" for f in checked.failures)
-                raise AssertionError(f"{r.type} {r.name}: check failed: {problems}")
-            news = dict(checked.inputs or inputs)
-            news["__provider"] = inputs["__provider"]
-            if previous is None:
-                created = provider.create(news)
-                return "created", _dyn_outputs(created.id, created.outs, news)
-            rid = previous.outputs["id"]
-            diff = provider.diff(rid, previous.outputs, news)
-            if forced or diff.replaces:
-                provider.delete(rid, previous.outputs)
-                created = provider.create(news)
-                return "replaced", _dyn_outputs(created.id, created.outs, news)
-            if diff.changes is False or (diff.changes is None and previous.inputs == inputs):
-                return "unchanged", previous.outputs
-            updated = provider.update(rid, previous.outputs, news)
-            return "updated", _dyn_outputs(rid, updated.outs, news)
-
-    def _aws(
-        self, s3: Any, r: Resource, inputs: dict[str, Any], previous: Realised | None
-    ) -> tuple[str, dict[str, Any]]:
-        """S3 settings converge in place (PUT); the store itself dies with its container."""
-        if previous is not None and previous.inputs == inputs:
-            return "unchanged", previous.outputs
-        outputs = aws_store.realise(s3, r, inputs)
-        return ("updated" if previous else "created"), outputs
-
 
 def label(r: Resource) -> str:
     """How results name a resource: type's last segment and name, e.g. "Container/app"."""
     return f"{r.type.rsplit(':', 1)[-1]}/{r.name}"
 
 
-def _provider(props: Mapping[str, Any]) -> Any:
-    encoded = props.get("__provider")
-    if not isinstance(encoded, str):
-        raise AssertionError("dynamic resource without a __provider input")
-    # Our own program's provider, pickled moments ago by the recorded run: trusted input.
-    return dill.loads(base64.b64decode(encoded))  # noqa: S301  # pyright: ignore[reportUnknownMemberType]
+def _autoname(r: Resource) -> str:
+    return f"{r.name}-{secrets.token_hex(4)[:AUTONAME_HEX]}"
 
 
-def _dyn_outputs(rid: str | None, outs: Mapping[str, Any] | None, news: Mapping[str, Any]) -> Any:
-    base = dict(outs) if outs is not None else dict(news)
-    return {**base, "id": rid, "__provider": news["__provider"]}
+def _upload_archive(r: Resource, uploads: list[dict[str, Any]]) -> bytes:
+    """The provider's upload: one tar entry per file, extracted at / before the start."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for upload in uploads:
+            plan.check_keys(r, upload, UPLOAD_KEYS, "uploads[].")
+            data = str(upload["content"]).encode()
+            info = tarfile.TarInfo(str(upload["file"]).lstrip("/"))
+            info.size, info.mtime = len(data), int(time.time())
+            info.mode = 0o744 if upload.get("executable") else 0o644
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
 
 
-def _wait_healthy(r: Resource, container: Any, timeout: float) -> None:
-    """Like the provider's `wait`: healthy within `timeout`, else fail with the last logs."""
+def _restart_policy(inputs: dict[str, Any]) -> Any:
+    """What the provider sends: the policy name, MaximumRetryCount from max_retry_count (0)."""
+    return {"Name": str(inputs.get("restart") or "no"), "MaximumRetryCount": 0}
+
+
+def _dyn_outputs(rid: str | None, outs: dict[str, Any]) -> dict[str, Any]:
+    return {**outs, "id": rid}
+
+
+def _wait_healthy(container: Any, timeout: float) -> None:
+    """The provider's `wait`: poll every second until healthy; only the timeout stops it."""
     deadline = time.monotonic() + timeout
     while True:
         container.reload()
-        state = container.attrs["State"]
-        health = (state.get("Health") or {}).get("Status")
-        if health == "healthy":
-            return
-        if (
-            health == "unhealthy"
-            or state["Status"] in {"exited", "dead"}
-            or (time.monotonic() > deadline)
-        ):
-            logs = container.logs(tail=30).decode(errors="replace")
-            raise AssertionError(
-                f"container {r.name} not healthy (status {state['Status']}, health {health}) "
-                f"within {timeout:g}s; last logs:\n{logs}"
+        health = container.attrs["State"].get("Health")
+        if health is None:
+            raise DeploymentError(
+                "you have supplied a 'wait' argument, but the container does not have a "
+                "healthcheck defined"
             )
+        if health.get("Status") == "healthy":
+            return
+        if time.monotonic() > deadline:
+            raise DeploymentError(WAIT_ERROR)
         time.sleep(1)

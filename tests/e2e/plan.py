@@ -1,13 +1,18 @@
-"""Pure bookkeeping for the e2e harness: order, mock→real substitution, input checks.
+"""Pure bookkeeping for the e2e harness: order, mock→real substitution, input checks, diffs.
 
 Kept free of Docker so the harness's decisions (what to realise first, which
-recorded input keys it understands, what a mocked value really is) can be read
-and reasoned about on their own. Test infrastructure, not the product path.
+recorded input keys it understands, what a mocked value really is, whether a
+change is applied in place or by replacement) can be read and tested on their
+own. The diff rules are the providers' own, cited in harness.py's docstring.
+Test infrastructure, not the product path.
 """
 
 from __future__ import annotations
 
+import enum
+import json
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from pulumi.runtime import mocks as pulumi_mocks
@@ -16,6 +21,131 @@ from tests.support.program import Resource, _mock_outputs  # pyright: ignore[rep
 
 DYNAMIC_PREFIX = "pulumi-python:dynamic/"
 MIN_SUBSTITUTED_LEN = 8  # shorter mock values (numbers, flags) are never rewritten
+
+NETWORK = "docker:index/network:Network"
+VOLUME = "docker:index/volume:Volume"
+REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage"
+IMAGE = "docker:index/image:Image"
+CONTAINER = "docker:index/container:Container"
+RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
+
+
+class Apply(enum.Enum):
+    """What a changed input costs, per the provider's schema."""
+
+    REPLACE = "replace"  # ForceNew / RequiresReplace
+    API = "api"  # applied by the provider's Update through the engine's API
+    START = "start"  # must_run false -> true: the provider starts the container
+    STATE = "state"  # recorded in state only; nothing reaches the engine
+
+
+# kreuzwerker/terraform-provider-docker v4.5.0 (pulumi-docker 5.1-5.2),
+# internal/provider/resource_docker_container.go schema (ForceNew flags) and
+# resource_docker_container_funcs.go `resourceDockerContainerUpdate` (what reaches Docker).
+CONTAINER_RULES: dict[str, Apply] = {
+    "name": Apply.REPLACE, "image": Apply.REPLACE, "envs": Apply.REPLACE,
+    "command": Apply.REPLACE, "entrypoints": Apply.REPLACE, "user": Apply.REPLACE,
+    "labels": Apply.REPLACE, "networksAdvanced": Apply.REPLACE, "ports": Apply.REPLACE,
+    "volumes": Apply.REPLACE, "stopSignal": Apply.REPLACE, "stopTimeout": Apply.REPLACE,
+    "readOnly": Apply.REPLACE, "uploads": Apply.REPLACE,
+    "restart": Apply.API, "memory": Apply.API, "memorySwap": Apply.API,
+    "mustRun": Apply.START,
+    # Not ForceNew and not in the Update function's list: a change is "applied" to state only.
+    "healthcheck": Apply.STATE, "tmpfs": Apply.STATE, "wait": Apply.STATE,
+    "waitTimeout": Apply.STATE, "destroyGraceSeconds": Apply.STATE,
+}  # fmt: skip
+# Schema defaults (`Default:`); an unset TypeMap (tmpfs) reads back as an empty map.
+CONTAINER_DEFAULTS: dict[str, Any] = {
+    "restart": "no", "mustRun": True, "wait": False, "waitTimeout": 60, "readOnly": False,
+    "tmpfs": {},
+}  # fmt: skip
+# TypeSet attributes compare as sets (schema.HashString / labelSchema), lists keep their order.
+CONTAINER_SETS = {"envs", "labels", "networksAdvanced", "volumes", "uploads"}
+NETWORK_RULES = {"name": Apply.REPLACE, "internal": Apply.REPLACE, "labels": Apply.REPLACE}
+VOLUME_RULES = {"name": Apply.REPLACE, "labels": Apply.REPLACE}
+REMOTE_IMAGE_RULES = {"name": Apply.REPLACE, "keepLocally": Apply.STATE}
+# hashicorp/terraform-provider-random internal/provider/resource_password.go: every
+# attribute has a RequiresReplace plan modifier.
+PASSWORD_RULES = {
+    k: Apply.REPLACE
+    for k in ("length", "special", "overrideSpecial", "upper", "lower", "numeric", "keepers")
+}
+# The provider's delete-before-replace answer on a replacement (pulumi-terraform-bridge
+# pkg/tfbridge/provider.go, Diff: `len(replaces) > 0 && (res.Schema.DeleteBeforeReplace ||
+# nameRequiresDeleteBeforeReplace(...))`): pulumi-docker provider/resources.go declares it for
+# docker_container; an autonameable `name` the program set itself (networks, volumes) needs it too.
+ALWAYS_DELETE_FIRST = {CONTAINER}
+DELETE_FIRST_WHEN_NAMED = {NETWORK, VOLUME}
+RULES: dict[str, dict[str, Apply]] = {
+    CONTAINER: CONTAINER_RULES,
+    NETWORK: NETWORK_RULES,
+    VOLUME: VOLUME_RULES,
+    REMOTE_IMAGE: REMOTE_IMAGE_RULES,
+    RANDOM_PASSWORD: PASSWORD_RULES,
+}
+
+
+@dataclass(frozen=True)
+class Diff:
+    """A provider's answer for one resource: changed keys and how they apply."""
+
+    changed: tuple[str, ...] = ()
+    replace_keys: tuple[str, ...] = ()
+    delete_before_replace: bool = False
+
+    @property
+    def replace(self) -> bool:
+        return bool(self.replace_keys)
+
+
+def _normalised(key: str, value: Any, sets: set[str], defaults: Mapping[str, Any]) -> Any:
+    if value is None:
+        value = defaults.get(key)
+    if key in sets and isinstance(value, list):
+        return sorted(json.dumps(v, sort_keys=True) for v in value)  # pyright: ignore[reportUnknownVariableType]
+    return value
+
+
+def schema_diff(
+    resource: Resource,
+    old: Mapping[str, Any],
+    new: Mapping[str, Any],
+    *,
+    unknown: Iterable[str] = (),
+) -> Diff:
+    """Diff `old` state inputs against `new` inputs by the provider's schema for this type.
+
+    `unknown` keys are treated as changed (the engine's dependent-replace walk asks
+    "would this resource be replaced if these inputs changed?"). ReplaceOnChanges of
+    the resource turns a change of a listed key into a replacement (pulumi/pulumi
+    pkg/resource/deploy/step_generator.go, `applyReplaceOnChanges`).
+    """
+    rules = RULES.get(resource.type)
+    if rules is None:
+        raise UnmappedInput(resource, "<resource type>", RULES)
+    sets = CONTAINER_SETS if resource.type == CONTAINER else set[str]()
+    defaults = CONTAINER_DEFAULTS if resource.type == CONTAINER else {}
+    unknown_keys = set(unknown)
+    changed: list[str] = []
+    for key in sorted({*old, *new}):
+        if key not in rules:
+            raise UnmappedInput(resource, key, rules)
+        if key in unknown_keys or _normalised(key, old.get(key), sets, defaults) != _normalised(
+            key, new.get(key), sets, defaults
+        ):
+            changed.append(key)
+    listed = resource.replace_on_changes
+    replace = [
+        k
+        for k in changed
+        if rules[k] is Apply.REPLACE
+        or any(p in (k, "*") or p.startswith((k + ".", k + "[")) for p in listed)
+    ]
+    delete_first = bool(replace) and (
+        resource.type in ALWAYS_DELETE_FIRST
+        or (resource.type in DELETE_FIRST_WHEN_NAMED and bool(resource.inputs.get("name")))
+    )
+    return Diff(tuple(changed), tuple(replace), delete_first)
 
 
 class UnmappedInput(AssertionError):

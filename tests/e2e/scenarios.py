@@ -2,8 +2,8 @@
 
 Each step runs `up` through the harness and then checks the real engine: the
 published health endpoint, rows in PostgreSQL, keys in Redis, container ids.
-Steps build on each other in order (one deployment per test module) to keep
-the tier's runtime modest.
+One deployment per test module keeps the tier's runtime modest; its fixture
+(`deployed`) does the first `up`, so every test also passes alone.
 """
 
 from __future__ import annotations
@@ -14,14 +14,19 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import docker
+import pytest
+
 from tests.e2e import checks
-from tests.e2e.conftest import Deployment
+from tests.e2e.conftest import Deployment, deployment
+from tests.e2e.harness import DeploymentError, label
 from tests.support.program import PROJECT_DIR
 
-CONTAINERS = ("postgres", "redis", "app")
+CONTAINERS = ("postgres", "redis", "app", "ingress")
 MARKER_TABLE = "e2e_marker"
 MARKER_KEY = "e2e:marker"
 
@@ -53,16 +58,34 @@ def users(d: Deployment) -> int:
     return int(checks.psql(d.container("postgres"), "SELECT count(*) FROM users"))
 
 
+def deployed(client: docker.DockerClient, stack: str, **extra: str | None) -> Iterator[Deployment]:
+    """A module's deployment, its first `up` done and checked before any test uses it."""
+    made = deployment(client, stack, **extra)
+    d = next(made)
+    try:
+        first_up(d)
+        yield d
+    finally:
+        made.close()
+
+
 def first_up(d: Deployment) -> None:
-    result = d.up()
-    assert all(r.startswith("Bucket") for r in result.skipped), result.skipped  # aws only
+    run = d.program()
+    result = d.harness.up(run)
+    declared = sorted(label(r) for r in run.resources if r.custom)
+    assert sorted(result.created) == declared, "every declared resource is realised, none skipped"
+    seed = seed_state(d)
+    assert seed["outcome"] == "seeded" and seed["inserted"] > 0, seed
+    healthy_migrated_seeded(d)
+
+
+def healthy_migrated_seeded(d: Deployment) -> None:
+    """Every container healthy, the app answering healthy, the schema migrated, users present."""
     assert not checks.all_healthy([d.container(n) for n in CONTAINERS])
     status, body = wait_health(d.app_port)
     assert status == 200, body
     assert body["status"] == "healthy"
     assert isinstance(body["users"], int) and body["users"] > 0, body
-    seed = seed_state(d)
-    assert seed["outcome"] == "seeded" and seed["inserted"] > 0, seed
     assert d.harness.outputs("DatabaseMigrations/migrations")["total_applied"] > 0
 
 
@@ -137,11 +160,20 @@ def replace_postgres_keep_volume(d: Deployment) -> None:
 
 
 def drop_database_volume(d: Deployment) -> None:
-    """An operator removes PostgreSQL and its volume; the next up recreates and re-seeds."""
+    """An operator removes PostgreSQL and its volume by hand.
+
+    `up` alone does not refresh, so the engine still believes both exist: the
+    postgres gate fails, naming the container. `refresh` drops them from state and
+    the next `up` recreates them and seeds again.
+    """
     postgres = d.container("postgres")
     postgres.remove(force=True)
     volume = d.harness.outputs("Volume/postgres-data")["id"]
     d.harness.client.volumes.get(volume).remove(force=True)
+    with pytest.raises(DeploymentError, match=f"container {postgres.name} does not exist"):
+        d.up()
+    gone = d.refresh().gone
+    assert {"Container/postgres", "Volume/postgres-data"} <= set(gone), gone
     result = d.up()
     assert "Volume/postgres-data" in result.created, result
     assert "Container/postgres" in result.created, result
@@ -171,8 +203,13 @@ def no_route_out(d: Deployment, name: str) -> None:
 
 
 def only_published(d: Deployment, expected: dict[str, dict[str, list[tuple[str, str]]]]) -> None:
-    actual = {name: checks.published(d.container(name)) for name in CONTAINERS}
-    assert actual == expected
+    """Every container of the stack publishes what `expected` says, and the others nothing."""
+    names = [
+        label.split("/", 1)[1] for label in d.harness.labels() if label.startswith("Container/")
+    ]
+    assert set(expected) <= set(names), (expected, names)
+    actual = {name: checks.published(d.container(name)) for name in names}
+    assert actual == {name: expected.get(name, {}) for name in names}
 
 
 def backup_agent(d: Deployment) -> Any:
@@ -197,18 +234,32 @@ def backup_and_restore(d: Deployment) -> None:
     users_before = users(d)
     checks.psql(d.container("postgres"), "TRUNCATE users CASCADE")
     assert users(d) == 0
+    replicas = app_replicas(d)
+    started = {c.name: c.attrs["State"]["StartedAt"] for c in replicas}
+    app_flags = [arg for c in replicas for arg in ("--app-container", c.name)]
     restore = subprocess.run(
         [
             sys.executable, "-m", "lifecycle.restore", "--agent-container", agent.name,
-            "--app-container", d.container("app").name, "--yes", "--json",
-            "restore", "--latest",
+            *app_flags, "--yes", "--json", "restore", "--latest",
         ],
         cwd=PROJECT_DIR, capture_output=True, text=True, check=False, timeout=600,
     )  # fmt: skip
     assert restore.returncode == 0, restore.stdout[-2000:] + restore.stderr[-2000:]
+    for replica in replicas:  # every replica was stopped (no writer left) and started again
+        replica.reload()
+        assert replica.attrs["State"]["StartedAt"] != started[replica.name], replica.name
     assert users(d) == users_before
     status, body = wait_health(d.app_port)
     assert status == 200 and body["users"] == users_before, body
+
+
+def app_replicas(d: Deployment) -> list[Any]:
+    """The stack's app containers, found as an operator would: by their labels."""
+    labels = [f"escalafin.stack={d.prefix}", "escalafin.component=app"]
+    found = d.harness.client.containers.list(filters={"label": labels})
+    expected = int(d.overrides.get("escalafin:appReplicas") or 1)
+    assert len(found) == expected, [c.name for c in found]
+    return found
 
 
 CONTAINER_TYPE = "docker:index/container:Container"

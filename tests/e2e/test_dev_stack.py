@@ -1,12 +1,14 @@
 """The dev stack realised on Docker: healthy, idempotent, data-preserving, isolated.
 
-Tests run in file order against one deployment (see scenarios.py).
+One deployment for the module; its fixture does the first `up` (see scenarios.py).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
+import docker
 import pytest
 
 from tests.e2e import scenarios
@@ -15,17 +17,23 @@ from tests.e2e.conftest import Deployment
 pytestmark = pytest.mark.e2e
 
 
+@pytest.fixture(scope="module")
+def dev(docker_client: docker.DockerClient) -> Iterator[Deployment]:
+    """The dev stack, realised once per module and removed afterwards (also on failure)."""
+    yield from scenarios.deployed(docker_client, "dev")
+
+
 def test_up_brings_every_container_healthy_migrated_and_seeded(dev: Deployment) -> None:
-    scenarios.first_up(dev)
+    scenarios.healthy_migrated_seeded(dev)
 
 
 def test_only_loopback_ports_are_published(dev: Deployment) -> None:
-    app_port = str(dev.app_port)
     admin = dev.overrides["escalafin:databaseAdminPort"] or ""
     scenarios.only_published(
         dev,
         {
-            "app": {"3000/tcp": [("127.0.0.1", app_port)]},
+            "ingress": {"80/tcp": [("127.0.0.1", str(dev.app_port))]},
+            "app": {},
             "postgres": {"5432/tcp": [("127.0.0.1", admin)]},
             "redis": {},
         },

@@ -1,11 +1,15 @@
 """The prod-like setting on Docker: no admin port, lifecycle in-network in ops containers.
 
 The same scenarios as the dev stack (see scenarios.py), with the database
-reachable from nowhere but the internal network. Tests run in file order.
+reachable from nowhere but the internal network. One deployment for the module;
+its fixture does the first `up`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+import docker
 import pytest
 
 from tests.e2e import scenarios
@@ -14,17 +18,36 @@ from tests.e2e.conftest import Deployment
 pytestmark = pytest.mark.e2e
 
 
+@pytest.fixture(scope="module")
+def prodlike(docker_client: docker.DockerClient) -> Iterator[Deployment]:
+    """The dev stack with prod's database setting: no admin port, lifecycle in-network;
+    two app replicas, as a busier prod would run (a restore must stop and start both)."""
+    yield from scenarios.deployed(
+        docker_client,
+        "dev",
+        databaseAdminPortEnabled="false",
+        lifecycleMode="in-network",
+        appReplicas="2",
+    )
+
+
 def test_up_runs_the_lifecycle_in_network_and_comes_up_healthy(prodlike: Deployment) -> None:
-    scenarios.first_up(prodlike)
+    scenarios.healthy_migrated_seeded(prodlike)
     runner = prodlike.harness.outputs("DatabaseMigrations/migrations")["runner"]
     assert runner["mode"] == "in-network"
     assert runner["network"] == f"{prodlike.prefix}-internal"
 
 
-def test_only_the_app_port_is_published(prodlike: Deployment) -> None:
+def test_only_the_ingress_port_is_published(prodlike: Deployment) -> None:
     scenarios.only_published(
         prodlike,
-        {"app": {"3000/tcp": [("127.0.0.1", str(prodlike.app_port))]}, "postgres": {}, "redis": {}},
+        {
+            "ingress": {"80/tcp": [("127.0.0.1", str(prodlike.app_port))]},
+            "app": {},
+            "app-2": {},
+            "postgres": {},
+            "redis": {},
+        },
     )
 
 

@@ -8,10 +8,7 @@ probed through its port published on 127.0.0.1.
 
 from __future__ import annotations
 
-import json
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,16 +19,33 @@ import bcrypt
 import docker
 import psycopg
 import pytest
+import redis
 from docker.models.containers import Container
 
 from tests.images.conftest import APP_CONTEXT, APP_TAG
-from tests.support import docker_env, services
+from tests.support import services
+from tests.support.probing import (
+    HEALTH_KEYS,
+    Answer,
+    app_env,
+    assert_no_internals,
+    basic_auth,
+    cache_volume,
+    get,
+    logs,
+    post_across_sigterm,
+    published_port,
+    request_json,
+    run_in,
+    running,
+    stop_once_ready,
+    wait_for_status,
+)
 
 pytestmark = pytest.mark.images
 
 MIGRATIONS = APP_CONTEXT / "prisma" / "migrations"
 HEALTHCHECK_ARGV = ["CMD", "python", "-m", "escalafin_app.healthcheck"]
-HEALTH_KEYS = {"status", "timestamp", "database", "redis", "users", "version", "environment"}
 AUTH_SECRET = f"nextauth-{uuid.uuid4().hex}"  # passed in, must never show up in logs
 BOUND_S = 5.0  # the health endpoint must answer within this even if PostgreSQL hangs
 
@@ -45,39 +59,6 @@ class Stack:
     volume: str
     base_url: str
     env: dict[str, str]
-
-
-@dataclass(frozen=True)
-class Answer:
-    status: int
-    text: str
-    seconds: float
-
-    def json(self) -> dict[str, object]:
-        return json.loads(self.text)
-
-
-def get(url: str) -> Answer:
-    started = time.monotonic()
-    try:
-        with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310 - 127.0.0.1 only
-            status, text = response.status, response.read().decode()
-    except urllib.error.HTTPError as error:
-        status, text = error.code, error.read().decode()
-    return Answer(status, text, time.monotonic() - started)
-
-
-def wait_for_status(url: str, status: int, timeout: float = 60) -> Answer:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            answer = get(url)
-            if answer.status == status or time.monotonic() > deadline:
-                return answer
-        except (urllib.error.URLError, ConnectionError):
-            if time.monotonic() > deadline:
-                raise
-        time.sleep(0.5)
 
 
 def apply_migrations(url: str) -> list[str]:
@@ -112,30 +93,15 @@ def app_container(
 ) -> Iterator[Container]:
     loopback_any_port: dict[str, Any] = {"3000/tcp": ("127.0.0.1", None)}  # None: any free port
     cache = {cache_volume: {"bind": "/app/.next/cache", "mode": "rw"}} if cache_volume else None
-    container = c.containers.run(
+    with running(
+        c,
         APP_TAG,
-        name=f"escalafin-test-app-{uuid.uuid4().hex[:8]}",
-        detach=True,
-        labels={docker_env.LABEL: "1"},
-        environment=env,
+        env,
         network=network,
         ports=loopback_any_port if publish else None,
         volumes=cache,
-    )
-    try:
+    ) as container:
         yield container
-    finally:
-        container.remove(force=True)
-
-
-def run_in(container: Container, argv: list[str]) -> tuple[int, str]:
-    result = container.exec_run(argv)
-    output = result.output if isinstance(result.output, bytes) else b"".join(result.output)
-    return result.exit_code or 0, output.decode()
-
-
-def logs(container: Container) -> str:
-    return container.logs(stdout=True, stderr=True).decode(errors="replace")
 
 
 @pytest.fixture(scope="module")
@@ -148,56 +114,18 @@ def stack(docker_client: docker.DockerClient, app_image: str) -> Iterator[Stack]
     ):
         assert len(apply_migrations(pg.url)) == len(list(MIGRATIONS.glob("*/migration.sql")))
         insert_users(pg.url, 2)
-        volume = c.volumes.create(
-            f"escalafin-test-cache-{uuid.uuid4().hex[:8]}", labels={docker_env.LABEL: "1"}
-        )
-        env = {
-            "DATABASE_URL": pg.url_in_network("postgres") + "?schema=public&connection_limit=5",
-            "REDIS_URL": redis.url_in_network("redis"),
-            "APP_VERSION": "1.2.3-test",
-            "APP_ENV": "test",
-            "NEXTAUTH_URL": "http://localhost:3000",
-            "NEXTAUTH_SECRET": AUTH_SECRET,
-        }
-        try:
-            with app_container(
-                c,
-                env,
-                network=net,
-                publish=True,
-                cache_volume=str(volume.name),
-            ) as app:
-                services.wait_healthy(app, timeout=90)  # the image's own HEALTHCHECK
-                app.reload()
-                port = app.attrs["NetworkSettings"]["Ports"]["3000/tcp"][0]["HostPort"]
-                yield Stack(
-                    app,
-                    pg,
-                    redis,
-                    net,
-                    str(volume.name),
-                    f"http://127.0.0.1:{port}/api/health",
-                    env,
-                )
-        finally:
-            volume.remove(force=True)
+        env = app_env(pg, redis, version="1.2.3-test", auth_secret=AUTH_SECRET)
+        with (
+            cache_volume(c) as volume,
+            app_container(c, env, network=net, publish=True, cache_volume=volume) as app,
+        ):
+            services.wait_healthy(app, timeout=90)  # the image's own HEALTHCHECK
+            port = published_port(app)
+            yield Stack(app, pg, redis, net, volume, f"http://127.0.0.1:{port}/api/health", env)
 
 
-def assert_no_internals(answer: Answer, stack: Stack) -> None:
-    body = answer.json()
-    assert set(body) == HEALTH_KEYS
-    for leak in (
-        stack.pg.password,
-        stack.redis.password,
-        "postgres",
-        "5432",
-        "6379",
-        "Traceback",
-        "Error",
-        "@",
-        "escalafin-test",
-    ):
-        assert leak not in answer.text, f"health body leaks {leak!r}: {answer.text}"
+def no_internals(answer: Answer, stack: Stack) -> None:
+    assert_no_internals(answer, stack.pg.password, stack.redis.password, AUTH_SECRET)
 
 
 def test_health_is_200_with_user_count(stack: Stack) -> None:
@@ -280,6 +208,94 @@ def test_one_log_line_per_request_and_no_secrets(stack: Stack) -> None:
         assert secret not in logs(stack.app)
 
 
+PASSWORD = "not-a-real-password"  # what insert_users hashes
+
+
+def call(
+    method: str, url: str, *, user: str | None = "user0@escalafin.test", body: object = None
+) -> tuple[int, dict[str, str], Any]:
+    """One request with Basic credentials: (status, lower-case headers, JSON body)."""
+    auth = None if user is None else basic_auth(user, PASSWORD)
+    return request_json(method, url, auth=auth, body=body)
+
+
+def clients_url(stack: Stack) -> str:
+    return stack.base_url.replace("/api/health", "/api/clients")
+
+
+def test_clients_need_an_active_admin_or_advisor(stack: Stack) -> None:
+    url = clients_url(stack)
+    status, headers, _ = call("GET", url, user=None)
+    assert status == 401 and headers["www-authenticate"].startswith("Basic ")
+    assert call("GET", url, user="nobody@escalafin.test")[0] == 401
+    with psycopg.connect(stack.pg.url, autocommit=True) as conn:
+        conn.execute(
+            """UPDATE "users" SET "role" = 'CLIENT' WHERE "email" = 'user1@escalafin.test'"""
+        )
+    assert call("GET", url, user="user1@escalafin.test")[0] == 403
+    assert call("DELETE", url)[0] == 405
+
+
+def test_clients_are_created_in_postgres_and_listed_through_redis(stack: Stack) -> None:
+    url = clients_url(stack)
+    status, _, created = call(
+        "POST", url, body={"firstName": "Ana", "lastName": "Ruiz", "phone": "+52 55 1234"}
+    )
+    assert status == 201, created
+    client_id = created["client"]["id"]
+    with psycopg.connect(stack.pg.url) as conn:
+        row = conn.execute(
+            'SELECT "firstName", "advisorId" FROM "clients" WHERE "id" = %s', (client_id,)
+        ).fetchone()
+    assert row == ("Ana", "user0")  # an advisor's new client is theirs
+    status, headers, listed = call("GET", url)
+    assert status == 200 and headers["x-cache"] == "miss"
+    assert client_id in [c["id"] for c in listed["clients"]]
+    assert call("GET", url)[1]["x-cache"] == "hit"
+    assert redis.Redis.from_url(stack.redis.url).exists("escalafin:clients:recent") == 1
+    second = call("POST", url, body={"firstName": "Luis", "lastName": "Paz", "phone": "2"})[2]
+    status, headers, listed = call("GET", url)  # the create dropped the cached list
+    assert headers["x-cache"] == "miss" and listed["clients"][0]["id"] == second["client"]["id"]
+    status, _, error = call("POST", url, body={"firstName": "", "lastName": "x", "phone": "1"})
+    assert status == 422 and "firstName" in error["error"]
+
+
+def test_sigterm_finishes_in_flight_requests_and_refuses_new_connections(
+    docker_client: docker.DockerClient, stack: Stack
+) -> None:
+    """A create whose body is still arriving when SIGTERM comes still gets its 201."""
+    with app_container(docker_client, stack.env, network=stack.network, publish=True) as app:
+        services.wait_healthy(app, timeout=90)
+        port = published_port(app)
+        call("GET", f"http://127.0.0.1:{port}/api/clients")  # credentials checked once
+        status, answer = post_across_sigterm(
+            app,
+            port,
+            "/api/clients",
+            auth=basic_auth("user0@escalafin.test", PASSWORD),
+            body={"firstName": "In", "lastName": "Flight", "phone": "3"},
+            refused_probe=["python", "-c", REFUSED_PROBE],
+        )
+        assert status == 201, answer
+        assert app.wait(timeout=30)["StatusCode"] == 0, logs(app)
+        assert "Application shutdown complete" in logs(app)
+    with psycopg.connect(stack.pg.url) as db:
+        found = db.execute(
+            'SELECT count(*) FROM "clients" WHERE "id" = %s', (answer["client"]["id"],)
+        ).fetchone()
+    assert found == (1,)
+
+
+REFUSED_PROBE = (
+    "import socket\n"
+    "try:\n"
+    "    socket.create_connection(('127.0.0.1', 3000), timeout=2)\n"
+    "    print('connected')\n"
+    "except ConnectionRefusedError:\n"
+    "    print('refused')\n"
+)
+
+
 def test_hung_postgres_answers_503_within_bound(stack: Stack) -> None:
     stack.pg.container.pause()
     try:
@@ -288,7 +304,7 @@ def test_hung_postgres_answers_503_within_bound(stack: Stack) -> None:
         assert answer.seconds < BOUND_S, f"took {answer.seconds:.1f}s"
         assert answer.json()["database"] == "disconnected"
         assert answer.json()["redis"] == "connected"
-        assert_no_internals(answer, stack)
+        no_internals(answer, stack)
     finally:
         stack.pg.container.unpause()
     assert wait_for_status(stack.base_url, 200).status == 200
@@ -306,7 +322,7 @@ def test_stopped_postgres_answers_503_then_recovers(stack: Stack) -> None:
             "disconnected",
             None,
         )
-        assert_no_internals(answer, stack)
+        no_internals(answer, stack)
     finally:
         stack.pg.container.start()
     recovered = wait_for_status(stack.base_url, 200)
@@ -321,7 +337,7 @@ def test_stopped_redis_answers_503(stack: Stack) -> None:
         assert answer.status == 503, answer.text
         assert answer.seconds < BOUND_S
         assert (answer.json()["database"], answer.json()["redis"]) == ("connected", "disconnected")
-        assert_no_internals(answer, stack)
+        no_internals(answer, stack)
     finally:
         stack.redis.container.unpause()
     assert wait_for_status(stack.base_url, 200).status == 200
@@ -329,14 +345,7 @@ def test_stopped_redis_answers_503(stack: Stack) -> None:
 
 def test_sigterm_shuts_down_gracefully(docker_client: docker.DockerClient, stack: Stack) -> None:
     with app_container(docker_client, stack.env, network=stack.network) as app:
-        deadline = time.monotonic() + 60
-        while "Application startup complete" not in logs(app):
-            assert time.monotonic() < deadline, logs(app)
-            time.sleep(0.3)
-        started = time.monotonic()
-        app.stop(timeout=20)
-        stopped_in = time.monotonic() - started
-        app.reload()
+        stopped_in = stop_once_ready(app, "Application startup complete")
         assert app.attrs["State"]["ExitCode"] == 0, logs(app)
         assert stopped_in < 10, f"stop took {stopped_in:.1f}s"
         assert "Application shutdown complete" in logs(app)

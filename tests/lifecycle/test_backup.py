@@ -8,13 +8,14 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import docker
 import pytest
 
-from lifecycle import backup, cli, retention
+from lifecycle import agent_state, backup, cli, retention
 from lifecycle.backup import BackupConfig, BackupError
 from lifecycle.object_store import StoreSettings
 from tests.support import backup_env, services
@@ -23,8 +24,20 @@ from tests.support.backup_env import S3
 pytestmark = pytest.mark.lifecycle
 
 
+# Backups take names and ages from the config's clock: tests fix it instead of sleeping or
+# hoping two runs land in different seconds (issue 15).
+FIXED_NOW = datetime(2026, 11, 28, 5, 10, 18, tzinfo=UTC)
+
+
 def config_for(
-    url: str, directory: Path, pg_bin: Path, s3: S3 | None, bucket: str | None, **kw: int
+    url: str,
+    directory: Path,
+    pg_bin: Path,
+    s3: S3 | None,
+    bucket: str | None,
+    *,
+    clock: Callable[[], datetime] = lambda: FIXED_NOW,
+    **kw: int,
 ) -> BackupConfig:
     store = (
         StoreSettings(bucket=bucket, endpoint_url=s3.endpoint, region="us-east-1")
@@ -38,13 +51,16 @@ def config_for(
         pg_bin_dir=pg_bin,
         retention_days=kw.get("retention_days", 7),
         keep_min=kw.get("keep_min", 3),
+        clock=clock,
     )
 
 
 def visible(directory: Path) -> list[str]:
     """What is in the backups directory apart from the lock and state files."""
     return sorted(
-        p.name for p in directory.iterdir() if p.name not in (backup.LOCK_FILE, backup.STATE_FILE)
+        p.name
+        for p in directory.iterdir()
+        if p.name not in (backup.LOCK_FILE, agent_state.STATE_FILE)
     )
 
 
@@ -77,7 +93,7 @@ def test_backup_is_verified_atomic_and_off_site(
     assert head["Metadata"]["sha256"] == digest
     body = s3.client().get_object(Bucket=bucket, Key=result.name)["Body"].read()
     assert hashlib.sha256(body).hexdigest() == digest
-    state = backup.read_state(tmp_path)
+    state = agent_state.read_state(tmp_path)
     assert state.last_success == result.name and state.last_failure is None
 
 
@@ -103,7 +119,7 @@ def test_wrong_password_reports_failure_and_writes_nothing(
         p.name: p.read_bytes() for p in tmp_path.iterdir() if p.name.endswith("dump")
     } == before_files
     assert list(objects(s3, bucket)) == [good.name]
-    state = backup.read_state(tmp_path)
+    state = agent_state.read_state(tmp_path)
     assert state.last_success == good.name and state.last_failure is not None
 
 
@@ -138,7 +154,7 @@ def test_failed_upload_fails_the_run_and_leaves_no_object(
     [kept] = [n for n in visible(tmp_path) if n.endswith(".dump")]
     assert kept in str(failure.value)
     assert backup.verify_archive(tmp_path / kept, pg_bin, backup.read_sidecar(tmp_path / kept)) == 3
-    assert backup.read_state(tmp_path).last_success is None
+    assert agent_state.read_state(tmp_path).last_success is None
 
 
 @pytest.mark.usefixtures("s3_creds")
@@ -148,7 +164,7 @@ def test_retention_prunes_old_backups_in_both_places_but_keeps_the_floor(
     url = backup_env.new_database(pg_module)
     backup_env.populate(url, users=5)
     bucket = s3.new_bucket()
-    now = datetime.now(UTC)
+    now = FIXED_NOW
     ages = [timedelta(days=d) for d in (1, 3, 8, 9, 30)]
     old_names = [retention.backup_name(now - age) for age in ages]
     for name in old_names:  # stand-ins: retention judges by name, not by content
@@ -169,12 +185,17 @@ def test_retention_prunes_old_backups_in_both_places_but_keeps_the_floor(
     assert not any(n.endswith(".sha256") and n[:-7] in expected_pruned for n in visible(tmp_path))
     assert sorted(objects(s3, bucket)) == sorted([*expected_kept, "unrelated/notes.txt"])
 
-    # The floor: with everything past the window, the newest three survive.
+    # The floor: with everything past the window, the newest three survive. The second run
+    # happens at the very same instant as the first (the clock is fixed): it still gets its
+    # own name and replaces nothing, on the volume or in the bucket.
     result2 = backup.run(
         config_for(url, tmp_path, pg_bin, s3, bucket, retention_days=1, keep_min=3)
     )
+    assert result2.name != result.name and result2.name > result.name
     dumps = [n for n in visible(tmp_path) if n.endswith(".dump")]
     assert dumps == sorted([result2.name, result.name, old_names[0]])
+    assert {result.name, result2.name} <= set(objects(s3, bucket))
+    assert backup.read_sidecar(tmp_path / result.name) == result.sha256
 
 
 def test_cli_now_and_list(

@@ -297,6 +297,20 @@ def test_connection_killed_mid_script_leaves_nothing_and_next_run_completes(
     with db.connect(url) as conn:
         assert conn.execute("SELECT to_regclass('killed_probe')").fetchone() == (None,)
 
+    # status after the interruption names the migration once (issue 10, item 9)
+    status = cli("status", "--migrations", str(folder), url=url)
+    summary = result_of(status)
+    assert [*summary["pending"], *summary["retryable"]] == [slow]
+    text = subprocess.run(
+        [sys.executable, "-m", "lifecycle.migrate", "status", "--migrations", str(folder)],
+        cwd=REPO,
+        env={**os.environ, "DATABASE_URL": url},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert text.stdout.count(slow) == 1, text.stdout
+
     write(folder, slow, "CREATE TABLE killed_probe (id int);\n")  # faster on the retry
     result = deploy(url, folder)
     assert result.recovered == [slow] and result.applied == [slow]
@@ -324,3 +338,30 @@ def test_repository_migrations_apply(url: str) -> None:
     result = deploy(url, folder)
     assert result.applied == [m.name for m in discover(folder)]
     assert deploy(url, folder).applied == []
+
+
+def test_deploy_warns_about_an_applied_migration_edited_since(url: str, folder: Path) -> None:
+    """deploy, not only status, says an applied file changed (issue 10, item 9); it never
+    runs it again."""
+    deploy(url, folder)
+    edited = "20240102000000_enum_value"
+    write(folder, edited, "ALTER TYPE \"Role\" ADD VALUE 'OTHER';\n")
+    proc = cli("deploy", "--migrations", str(folder), url=url)
+    assert proc.returncode == 0, proc.stderr
+    summary = result_of(proc)
+    assert summary["count"] == 0
+    assert len(summary["warnings"]) == 1 and edited in summary["warnings"][0]
+    assert f"migration {edited} was edited after it was applied" in proc.stderr
+
+
+def test_long_migration_outlives_the_keepalive_probes(url: str, folder: Path) -> None:
+    """Keepalives bound how long a dead server goes unnoticed (issue 10, item 6), but a live
+    server answers them: a statement running longer than the probe schedule completes."""
+    idle = int(db.CONNECTION_DEFAULTS["keepalives_idle"])
+    write(
+        folder,
+        "20240105000000_long",
+        f"SELECT pg_sleep({idle + 5});\nCREATE TABLE long_done (id int);\n",
+    )
+    result = deploy(url, folder)
+    assert result.applied[-1] == "20240105000000_long"

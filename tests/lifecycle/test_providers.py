@@ -16,16 +16,17 @@ import pulumi
 import pytest
 
 from lifecycle import db, jobs
+from lifecycle.dynamic_inputs import UNKNOWN
 from lifecycle.jobs import JobError, RunnerArgs
 from lifecycle.migration_plan import folder_hash
 from lifecycle.providers import (
-    UNKNOWN,
     DatabaseMigrations,
     DatabaseMigrationsArgs,
     MigrationsProvider,
     SeedProvider,
 )
-from tests.support import docker_env, images, services
+from tests.support import ops_image as ops_image_support
+from tests.support import services
 from tests.support.pg_databases import fresh_database, url_for
 
 pytestmark = pytest.mark.lifecycle
@@ -182,14 +183,7 @@ def test_direct_mode_failure_fails_the_update(pg_module: services.Postgres, fold
 
 @pytest.fixture(scope="module")
 def ops_image(docker_client: docker.DockerClient) -> str:
-    docker_env.require_image(docker_client, images.PYTHON)
-    docker_env.build(
-        REPO,
-        OPS_IMAGE,
-        dockerfile=str(REPO / "ops" / "Dockerfile"),
-        build_args={"BASE_IMAGE": images.PYTHON},
-    )
-    return OPS_IMAGE
+    return ops_image_support.build(docker_client, OPS_IMAGE)
 
 
 @pytest.fixture(scope="module")

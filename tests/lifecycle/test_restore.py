@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,9 +19,9 @@ from docker.models.containers import Container
 
 from lifecycle import backup, cli, restore
 from lifecycle.backup import BackupConfig
-from lifecycle.object_store import StoreSettings
+from lifecycle.object_store import ObjectStore, StoreSettings
 from lifecycle.restore import LocalSteps, RestoreError
-from tests.support import backup_env, images, services
+from tests.support import backup_env, images, services, writer
 from tests.support.backup_env import S3
 from tests.support.docker_env import LABEL, require_image
 
@@ -73,7 +74,7 @@ def test_round_trip_restores_every_row(env: tuple[BackupConfig, str]) -> None:
     assert len(at_backup) == 5 and all(count > 0 for count, _ in at_backup.values())
     # The safety backup holds the state the restore replaced, and is itself restorable.
     assert safety_backups(config.backup_dir) == [result["safety"]]
-    restore.apply(config, result["safety"], safety=False)
+    restore.apply(config, result["safety"])
     assert backup_env.fingerprint(config.database_url) == before_restore
 
 
@@ -90,32 +91,81 @@ def test_restore_from_the_bucket_when_the_volume_lost_it(env: tuple[BackupConfig
     assert backup_env.fingerprint(config.database_url) == at_backup
 
 
-@pytest.mark.parametrize("damage", ["corrupt", "truncate", "truncate-no-checksum"])
+@pytest.mark.parametrize(
+    ("damage", "expected"),
+    [
+        ("corrupt", "checksum mismatch"),
+        ("truncate", "checksum mismatch"),
+        # Without its sidecar an archive proves nothing: a flipped bit inside compressed data
+        # reads through pg_restore unnoticed and restores changed rows (issue 10, item 2).
+        ("corrupt-no-checksum", "no recorded checksum"),
+        ("truncate-no-checksum", "no recorded checksum"),
+    ],
+)
 def test_damaged_archive_is_refused_before_the_database_is_touched(
-    env: tuple[BackupConfig, str], damage: str
+    env: tuple[BackupConfig, str], damage: str, expected: str
 ) -> None:
     config, name = env
     mutate(config.database_url)
     before = backup_env.fingerprint(config.database_url)
-    archive = config.backup_dir / name
-    data = bytearray(archive.read_bytes())
-    if damage == "corrupt":
-        data[len(data) // 2] ^= 0xFF
-        archive.write_bytes(bytes(data))
-    else:
-        archive.write_bytes(bytes(data[: len(data) * 2 // 3]))
-    if damage == "truncate-no-checksum":
+    damage_archive(config.backup_dir / name, truncate=damage.startswith("truncate"))
+    if damage.endswith("no-checksum"):
         (config.backup_dir / (name + ".sha256")).unlink()
+        assert config.store is not None  # the bucket's copy must not vouch for this file
+        s3_client = ObjectStore(config.store).client
+        s3_client.delete_object(Bucket=config.store.bucket, Key=name)
 
     with pytest.raises(RestoreError) as refused:
         restore.restore(LocalSteps(config), name, app=None, confirm=False)
 
     assert refused.value.exit_code == cli.EXIT_REFUSED
     assert "refusing to restore" in str(refused.value)
-    expected = "checksum mismatch" if damage != "truncate-no-checksum" else "damaged"
     assert expected in str(refused.value)
     assert backup_env.fingerprint(config.database_url) == before
     assert safety_backups(config.backup_dir) == []  # not even a safety backup: nothing ran
+
+
+def damage_archive(archive: Path, *, truncate: bool) -> None:
+    """Truncate the archive, or flip one bit in the middle of its compressed data."""
+    data = bytearray(archive.read_bytes())
+    if truncate:
+        archive.write_bytes(bytes(data[: len(data) * 2 // 3]))
+        return
+    data[len(data) // 2] ^= 0x01
+    archive.write_bytes(bytes(data))
+
+
+def test_unverified_archive_only_with_explicit_acceptance(env: tuple[BackupConfig, str]) -> None:
+    """--accept-unverified is the operator's explicit choice; even then a truncated archive
+    is refused by the full read."""
+    config, name = env
+    at_backup = backup_env.fingerprint(config.database_url)
+    (config.backup_dir / (name + ".sha256")).unlink()
+    assert config.store is not None
+    ObjectStore(config.store).client.delete_object(Bucket=config.store.bucket, Key=name)
+    mutate(config.database_url)
+
+    result = restore.restore(
+        LocalSteps(config), name, app=None, confirm=False, accept_unverified=True
+    )
+    assert result["checksum_verified"] is False
+    assert backup_env.fingerprint(config.database_url) == at_backup
+
+    damage_archive(config.backup_dir / name, truncate=True)
+    with pytest.raises(RestoreError, match="damaged"):
+        restore.restore(LocalSteps(config), name, app=None, confirm=False, accept_unverified=True)
+
+
+def test_checksum_recorded_in_the_bucket_vouches_for_a_copy_without_sidecar(
+    env: tuple[BackupConfig, str],
+) -> None:
+    """An archive copied to the volume without its sidecar is checked against the object's
+    sha256 metadata: the flipped bit is caught."""
+    config, name = env
+    (config.backup_dir / (name + ".sha256")).unlink()
+    damage_archive(config.backup_dir / name, truncate=False)
+    with pytest.raises(RestoreError, match="checksum mismatch"):
+        restore.restore(LocalSteps(config), name, app=None, confirm=False)
 
 
 def test_restore_failing_midway_leaves_the_data_as_before(env: tuple[BackupConfig, str]) -> None:
@@ -133,22 +183,29 @@ def test_restore_failing_midway_leaves_the_data_as_before(env: tuple[BackupConfi
         with pytest.raises(RestoreError) as failed:
             restore.restore(LocalSteps(config), name, app=None, confirm=False)
         assert failed.value.exit_code == cli.EXIT_REFUSED
-        assert "rolled back" in str(failed.value) and "blocked by test" in str(failed.value)
+        assert "back as it was" in str(failed.value) and "blocked by test" in str(failed.value)
         assert backup_env.fingerprint(config.database_url) == before
         assert leftover_databases(config.database_url) == []
+        assert retired_databases(config.database_url) == []
     # Once the obstacle is gone the same restore succeeds, newer objects included.
     restore.restore(LocalSteps(config), name, app=None, confirm=False)
     assert "public.Audit" not in backup_env.fingerprint(config.database_url)
     assert leftover_databases(config.database_url) == []
+    [kept] = retired_databases(config.database_url)  # the replaced database, for `revert`
+    assert backup_env.fingerprint(restore.with_database(config.database_url, kept)) == before
 
 
 def leftover_databases(url: str) -> list[str]:
-    """Staging or retired databases a restore left behind."""
+    """Staging databases a restore left behind."""
+    return databases_like(url, "restore")
+
+
+def databases_like(url: str, kind: str) -> list[str]:
     target = urlsplit(url).path.lstrip("/")
     with psycopg.connect(restore.with_database(url, "postgres"), autocommit=True) as conn:
         rows = conn.execute(
-            "SELECT datname FROM pg_database WHERE datname LIKE %s OR datname LIKE %s",
-            (f"{target}_restore_%", f"{target}_retired_%"),
+            "SELECT datname FROM pg_database WHERE datname LIKE %s ORDER BY 1",
+            (f"{target}\\_{kind}\\_%",),
         ).fetchall()
     return [str(r[0]) for r in rows]
 
@@ -180,7 +237,16 @@ EXECUTE FUNCTION pg_catalog.escalafin_test_block();
 
 @pytest.fixture()
 def app_container(docker_client: docker.DockerClient) -> Iterator[Container]:
-    """A stand-in app: healthy while /app-broken is absent."""
+    yield from stand_in_app(docker_client)
+
+
+@pytest.fixture()
+def second_replica(docker_client: docker.DockerClient) -> Iterator[Container]:
+    yield from stand_in_app(docker_client)
+
+
+def stand_in_app(docker_client: docker.DockerClient) -> Iterator[Container]:
+    """A stand-in app replica: healthy while /app-broken is absent."""
     require_image(docker_client, images.PYTHON)
     container = docker_client.containers.run(
         images.PYTHON,
@@ -201,40 +267,51 @@ def app_container(docker_client: docker.DockerClient) -> Iterator[Container]:
     container.remove(force=True)
 
 
-def test_restore_stops_and_restarts_the_app(
-    env: tuple[BackupConfig, str], docker_client: docker.DockerClient, app_container: Container
+def test_restore_stops_and_restarts_every_app_replica(
+    env: tuple[BackupConfig, str],
+    docker_client: docker.DockerClient,
+    app_container: Container,
+    second_replica: Container,
 ) -> None:
     config, name = env
     at_backup = backup_env.fingerprint(config.database_url)
     mutate(config.database_url)
-    started_at = app_container.attrs["State"]["StartedAt"]
+    replicas = [app_container, second_replica]
+    started_at = [c.attrs["State"]["StartedAt"] for c in replicas]
 
-    app = restore.App(docker_client, str(app_container.name), timeout_s=30)
+    app = restore.App(docker_client, [str(c.name) for c in replicas], timeout_s=30)
     restore.restore(LocalSteps(config), name, app=app, confirm=False)
 
-    app_container.reload()
-    assert app_container.attrs["State"]["StartedAt"] != started_at  # it was stopped and started
-    assert app_container.attrs["State"]["Health"]["Status"] == "healthy"
+    for replica, before in zip(replicas, started_at, strict=True):
+        replica.reload()
+        assert replica.attrs["State"]["StartedAt"] != before  # it was stopped and started
+        assert replica.attrs["State"]["Health"]["Status"] == "healthy"
     assert backup_env.fingerprint(config.database_url) == at_backup
 
 
-def test_unhealthy_app_after_restore_brings_back_the_safety_backup(
-    env: tuple[BackupConfig, str], docker_client: docker.DockerClient, app_container: Container
+def test_one_unhealthy_replica_after_restore_brings_back_the_old_database(
+    env: tuple[BackupConfig, str],
+    docker_client: docker.DockerClient,
+    app_container: Container,
+    second_replica: Container,
 ) -> None:
     config, name = env
     mutate(config.database_url)
     before = backup_env.fingerprint(config.database_url)
-    app_container.exec_run(["touch", "/app-broken"])  # survives stop/start: same container
+    second_replica.exec_run(["touch", "/app-broken"])  # survives stop/start: same container
 
-    app = restore.App(docker_client, str(app_container.name), timeout_s=8)
+    names = [str(app_container.name), str(second_replica.name)]
     with pytest.raises(RestoreError) as failed:
-        restore.restore(LocalSteps(config), name, app=app, confirm=False)
+        restore.restore(
+            LocalSteps(config), name, app=restore.App(docker_client, names, 8), confirm=False
+        )
 
     assert failed.value.exit_code == cli.EXIT_REFUSED
-    assert "safety backup" in str(failed.value) and "was restored" in str(failed.value)
+    assert "the database it replaced was put back" in str(failed.value)
     assert backup_env.fingerprint(config.database_url) == before
-    app_container.reload()
-    assert app_container.status == "running"
+    for replica in (app_container, second_replica):
+        replica.reload()
+        assert replica.status == "running"
 
 
 def test_cli_refuses_without_a_terminal_and_restores_with_yes(
@@ -292,3 +369,90 @@ def test_cli_refuses_without_a_terminal_and_restores_with_yes(
         check=False,
     )
     assert listed.returncode == 0 and name in listed.stdout and "s3" in listed.stdout
+
+
+# ---------------------------------------------------------------- faults (issue 10)
+
+
+def ids_in(url: str) -> set[int]:
+    with psycopg.connect(url, autocommit=True) as conn:
+        return {int(str(r[0])) for r in conn.execute("SELECT id FROM writes").fetchall()}
+
+
+def ids_in_archive(server: services.Postgres, pg_bin: Path, archive: Path) -> set[int]:
+    """Restore an archive into a scratch database and read the writer's rows from it."""
+    scratch = backup_env.new_database(server)
+    subprocess.run(
+        [
+            str(pg_bin / "pg_restore"),
+            "--no-owner",
+            "--dbname",
+            urlsplit(scratch).path[1:],
+            str(archive),
+        ],
+        env=backup.pg_env(scratch),
+        check=True,
+        capture_output=True,
+    )
+    return ids_in(scratch)
+
+
+def retired_databases(url: str) -> list[str]:
+    return databases_like(url, "retired")
+
+
+def test_restore_under_traffic_loses_no_acknowledged_write(
+    env: tuple[BackupConfig, str], pg_module: services.Postgres, pg_bin: Path
+) -> None:
+    """Every insert PostgreSQL acknowledged while a restore ran is somewhere the operator can
+    get it back: in the restored database (written after the swap), in the safety archive,
+    or in the retired database kept beside it. None is acknowledged and silently dropped."""
+    config, _ = env
+    with psycopg.connect(config.database_url, autocommit=True) as conn:
+        conn.execute(writer.TABLE_DDL)
+    name = backup.run(config).name
+    with writer.Writer(config.database_url) as traffic:
+        traffic.wait_for(20)
+        started = time.monotonic()
+        result = restore.restore(LocalSteps(config), name, app=None, confirm=False)
+        seconds = time.monotonic() - started
+        traffic.wait_for(len(traffic.acknowledged) + 10)  # it writes to the restored database
+    acknowledged = set(traffic.acknowledged)
+    safety = ids_in_archive(pg_module, pg_bin, config.backup_dir / str(result["safety"]))
+    retired = set[int]().union(
+        *(
+            ids_in(restore.with_database(config.database_url, r))
+            for r in retired_databases(config.database_url)
+        )
+    )
+    live = ids_in(config.database_url)
+    lost = acknowledged - live - safety - retired
+    print(
+        f"restore under traffic: {len(acknowledged)} acknowledged, {traffic.refused} refused, "
+        f"{len(lost)} lost, restore {seconds:.1f}s"
+    )
+    assert not lost, f"{len(lost)} acknowledged inserts lost: {sorted(lost)[:20]}"
+
+
+def test_archives_named_before_microseconds_still_list_and_restore(
+    env: tuple[BackupConfig, str],
+) -> None:
+    """Names already on volumes and in buckets (one-second resolution) keep working
+    (issue 15): listed on the volume and in the bucket, chosen by --latest, restored."""
+    config, name = env
+    at_backup = backup_env.fingerprint(config.database_url)
+    old = "escalafin-20991231T235959Z.dump"  # the newest: --latest must pick it
+    (config.backup_dir / name).rename(config.backup_dir / old)
+    sha256 = backup.read_sidecar(config.backup_dir / (name))  # still under the new name
+    (config.backup_dir / (name + ".sha256")).unlink()
+    assert sha256 is not None and config.store is not None
+    backup.write_sidecar(config.backup_dir / old, sha256)
+    ObjectStore(config.store).upload(config.backup_dir / old, sha256)
+    rows, warnings = backup.listing(config)
+    assert warnings == [] and {("volume", old), ("s3", old)} <= {
+        (r["where"], r["name"]) for r in rows
+    }
+    assert restore.latest(rows) == old
+    mutate(config.database_url)
+    restore.restore(LocalSteps(config), old, app=None, confirm=False)
+    assert backup_env.fingerprint(config.database_url) == at_backup

@@ -15,8 +15,9 @@ from docker.models.containers import Container
 from mypy_boto3_s3.client import S3Client
 from psycopg import sql
 
-from tests.support import images, services
-from tests.support.docker_env import LABEL, require_image
+from components import object_store
+from tests.support import s3_store, services
+from tests.support.docker_env import LABEL
 
 S3_USER = "escalafin-test"
 S3_SECRET = "escalafin-test-secret"
@@ -48,18 +49,21 @@ LOOPBACK_ANY_PORT: dict[str, Any] = {"9000/tcp": ("127.0.0.1", None)}
 
 @contextmanager
 def s3_server(c: docker.DockerClient) -> Iterator[S3]:
-    """The S3-compatible image (MinIO in the wild, the lab's stand-in here) on 127.0.0.1."""
-    require_image(c, images.S3)
+    """The stack's S3-compatible store, run as the stack runs it, on 127.0.0.1."""
     container = c.containers.run(
-        images.S3,
-        ["server", "/data"],
+        s3_store.image(c),
+        object_store.COMMAND,
         name=f"escalafin-test-s3-{uuid.uuid4().hex[:8]}",
         detach=True,
         labels={LABEL: "1"},
         ports=LOOPBACK_ANY_PORT,
-        environment={"MINIO_ROOT_USER": S3_USER, "MINIO_ROOT_PASSWORD": S3_SECRET},
+        environment={
+            **object_store.SETTINGS_ENV,
+            object_store.ACCESS_KEY_ENV: S3_USER,
+            object_store.SECRET_KEY_ENV: S3_SECRET,
+        },
         healthcheck={
-            "test": ["CMD-SHELL", "mc ready local"],
+            "test": object_store.HEALTH_TEST,
             "interval": 500_000_000,
             "timeout": 5_000_000_000,
             "retries": 60,

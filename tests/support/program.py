@@ -9,6 +9,7 @@ wire inputs so we can tell which values travelled as Pulumi secrets.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import runpy
@@ -50,6 +51,10 @@ class Resource:
     dependencies: list[str]
     provider: str
     outputs: dict[str, Any] = field(default_factory=dict[str, Any])
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict[str, list[str]])
+    """Input key -> URNs its value came from (what the engine's dependent-replace walk reads)."""
+    delete_before_replace_defined: bool = False
+    """True when the program set delete_before_replace (either way), overriding the provider."""
 
     def is_secret(self, path: str) -> bool:
         """True when the value at `path` (or a container of it) went over the wire as a secret."""
@@ -83,14 +88,12 @@ def stack_config(
     stack: str,
     overrides: Mapping[str, str | None] | None = None,
     secrets: Mapping[str, str] | None = None,
-    stack_file: Path | None = None,
 ) -> tuple[dict[str, str], list[str]]:
     """Pulumi.yaml defaults + Pulumi.<stack>.yaml as the engine would hand them to the program.
 
     `overrides` use full keys ("escalafin:appPort"); None removes a key; `secrets`
     are set as `pulumi config set --secret` would. A value
     given as {"secure": ...} in the stack file becomes a placeholder secret.
-    `stack_file` reads another file as the stack's (examples/Pulumi.aws-prod.yaml).
     """
     project = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())
     config: dict[str, str] = {}
@@ -98,7 +101,7 @@ def stack_config(
     for key, spec in (project.get("config") or {}).items():
         if isinstance(spec, dict) and "default" in spec:
             config[f"{PROJECT}:{key}"] = _as_config_string(spec["default"])
-    stack_file = stack_file or PROJECT_DIR / f"Pulumi.{stack}.yaml"
+    stack_file = PROJECT_DIR / f"Pulumi.{stack}.yaml"
     if stack_file.exists():
         for key, value in (yaml.safe_load(stack_file.read_text()).get("config") or {}).items():
             full = key if ":" in key else f"{PROJECT}:{key}"
@@ -137,6 +140,9 @@ def _mock_outputs(args: pulumi_mocks.MockResourceArgs) -> tuple[str, dict[str, A
     t = args.typ
     if t == "docker:index/image:Image":
         inputs.update(repoDigest=f"sha256:{digest}", baseImageName=inputs.get("imageName"))
+    elif t == "docker:index/container:Container" and not inputs.get("name"):
+        # The provider autonames containers: <resource name>-<7 hex> (SetAutonaming(255, "-")).
+        inputs["name"] = f"{args.name}-{digest[:7]}"
     elif t == "docker:index/remoteImage:RemoteImage":
         inputs.update(
             imageId=f"sha256:{digest}", repoDigest=f"{inputs.get('name')}@sha256:{digest}"
@@ -297,6 +303,10 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
                 dependencies=list(request.dependencies),
                 provider=request.provider,
                 outputs=_strip_secrets(dict(registration.state)) if registration else {},
+                property_dependencies={
+                    key: list(deps.urns) for key, deps in request.propertyDependencies.items()
+                },
+                delete_before_replace_defined=bool(request.deleteBeforeReplaceDefined),
             )
         )
         return response
@@ -311,13 +321,9 @@ def run_program(
     *,
     secrets: Mapping[str, str] | None = None,
     preview: bool = False,
-    stack_file: Path | None = None,
 ) -> ProgramRun:
-    """Evaluate the program for `stack` under mocks; raise whatever the program raises.
-
-    The program is __main__.py, or components.aws.program for a stack whose target is
-    aws-ecs (until __main__.py selects the target itself: docs/targets.md, phase 2)."""
-    config, secret_keys = stack_config(stack, overrides, secrets, stack_file)
+    """Evaluate __main__.py for `stack` under mocks; raise whatever the program raises."""
+    config, secret_keys = stack_config(stack, overrides, secrets)
     with _run_lock:
         pulumi_settings.ROOT.set(None)
         monitor = _RecordingMonitor(_Mocks())
@@ -330,11 +336,8 @@ def run_program(
         runtime_state.outputs.clear()
 
         def program() -> None:
-            if config.get(f"{PROJECT}:target") == "aws-ecs":
-                from components.aws.program import main  # noqa: PLC0415
-
-                main()
-            else:
+            # pulumi runs the program in the project directory; relative paths mean that.
+            with contextlib.chdir(PROJECT_DIR):
                 runpy.run_path(str(PROJECT_DIR / "__main__.py"), run_name="__main__")
 
         _sync_await(run_pulumi_func(program))

@@ -2,9 +2,8 @@
 
 A `TargetView` answers the contract's questions about one recorded run without the tests
 knowing the target's resource types: which resource is the app's workload, which ones
-carry its health check path, what runs backups on which schedule into which bucket. Phase 2
-of issue 16 (docs/targets.md) adds nothing here but a target: the suite is already
-parametrised over every entry of `TARGETS`.
+carry its health check path, what runs backups on which schedule into which bucket. A new target
+(components/platform.py) adds an entry to `TARGETS`; the suite is parametrised over them.
 """
 
 from __future__ import annotations
@@ -15,9 +14,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from tests.support.program import PROJECT_DIR, ProgramRun, Resource, run_program
+from tests.support.program import ProgramRun, Resource, run_program
 
-AWS_STACK_FILE = PROJECT_DIR / "examples" / "Pulumi.aws-prod.yaml"
+AWS_STACK = "aws-prod"
 MIGRATIONS = "pulumi-python:dynamic/escalafin:DatabaseMigrations"
 SEED = "pulumi-python:dynamic/escalafin:ConditionalSeed"
 PASSWORD = "random:index/randomPassword:RandomPassword"
@@ -34,22 +33,17 @@ def run_aws(
     *,
     secrets: Mapping[str, str] | None = None,
 ) -> ProgramRun:
-    """The aws-ecs example stack (examples/Pulumi.aws-prod.yaml), as prod or as dev."""
+    """The aws-ecs example stack (Pulumi.aws-prod.yaml), as prod or as dev."""
     base: dict[str, str | None] = {"escalafin:environment": environment}
     if environment == "dev":  # let the dev defaults speak (no Multi-AZ, one task, one node)
         base |= dict.fromkeys(
             (
                 "escalafin:awsDbMultiAz",
                 "escalafin:awsCacheNodes",
-                "escalafin:awsAppDesiredCount",
+                "escalafin:appReplicas",
             )
         )
-    return run_program(
-        f"aws-{environment}",
-        {**base, **(overrides or {})},
-        secrets=secrets,
-        stack_file=AWS_STACK_FILE,
-    )
+    return run_program(AWS_STACK, {**base, **(overrides or {})}, secrets=secrets)
 
 
 def task_containers(run: ProgramRun) -> dict[str, dict[str, Any]]:
@@ -142,6 +136,8 @@ class TargetView:
     health_paths: Callable[[ProgramRun], list[str]]
     """Every health check path or command the target's own checks use."""
     backups: Callable[[ProgramRun], Backups]
+    extras: frozenset[str]
+    """The outputs only this target exports, beside the contract and generated secrets."""
 
 
 def _docker_backups(run: ProgramRun) -> Backups:
@@ -176,6 +172,9 @@ def _docker(stack: str) -> TargetView:
         lambda run: run.one(CONTAINER, "app"),
         _docker_health,
         _docker_backups,
+        frozenset(
+            ("backupAgentContainer", "appContainer", "appContainers", "databaseAdminEndpoint")
+        ),
     )
 
 
@@ -186,6 +185,7 @@ def _aws(environment: str) -> TargetView:
         lambda run: run.one(SERVICE, "app"),
         _aws_health,
         _aws_backups,
+        frozenset(("loadBalancerDnsName", "appService", "backupTaskDefinition")),
     )
 
 

@@ -1,6 +1,6 @@
 """The aws-ecs program under Pulumi mocks: the invariants of its AWS resources.
 
-Runs examples/Pulumi.aws-prod.yaml as written (prod) and as a dev stack. Nothing here
+Runs Pulumi.aws-prod.yaml as written (prod) and as a dev stack. Nothing here
 reaches AWS: the mocks return plausible ids, ARNs and endpoints (tests/support/program.py),
 so these tests prove what the program *declares*, which is what `pulumi up` would send.
 """
@@ -50,7 +50,7 @@ def run(request: pytest.FixtureRequest) -> ProgramRun:
 
 
 def is_prod(run: ProgramRun) -> bool:
-    return run.stack == "aws-prod"
+    return run.config["escalafin:environment"] == "prod"
 
 
 def subnet_ids(run: ProgramRun, tier: str) -> set[str]:

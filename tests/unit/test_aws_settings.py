@@ -8,7 +8,7 @@ from components.aws import rules
 from components.settings import ConfigError, Settings, load
 from components.validation import InvalidValue
 from tests.support.program import stack_config
-from tests.support.targets import AWS_STACK_FILE
+from tests.support.targets import AWS_STACK
 from tests.unit.test_settings import DictConfig
 
 pytestmark = pytest.mark.unit
@@ -16,11 +16,9 @@ pytestmark = pytest.mark.unit
 
 def aws_settings(region: str | None = "us-east-1", **overrides: str | None) -> Settings:
     values, secret_keys = stack_config(
-        "aws-prod",
-        {f"escalafin:{k}": v for k, v in overrides.items()},
-        stack_file=AWS_STACK_FILE,
+        AWS_STACK, {f"escalafin:{k}": v for k, v in overrides.items()}
     )
-    return load(DictConfig(values, secret_keys), stack="aws-prod", aws_region=region)
+    return load(DictConfig(values, secret_keys), stack=AWS_STACK, aws_region=region)
 
 
 def aws_error(region: str | None = "us-east-1", **overrides: str | None) -> str:
@@ -42,10 +40,63 @@ def test_example_stack_loads_with_shared_keys_reused() -> None:
     assert s.backup.store == "aws"
 
 
-def test_docker_host_stacks_read_no_aws_keys() -> None:
-    values, secret_keys = stack_config("dev", {"escalafin:awsAppCpu": "7"})
+def test_docker_host_stacks_read_no_aws_settings() -> None:
+    values, secret_keys = stack_config("dev")
     s = load(DictConfig(values, secret_keys), stack="dev")
     assert s.target == "docker-host" and s.aws is None
+
+
+def test_an_aws_key_on_a_docker_host_stack_is_refused_naming_key_and_target() -> None:
+    values, secret_keys = stack_config("dev", {"escalafin:awsAppCpu": "1024"})
+    with pytest.raises(ConfigError) as info:
+        load(DictConfig(values, secret_keys), stack="dev")
+    assert (
+        "escalafin:awsAppCpu applies to target aws-ecs only; this stack's target is docker-host"
+    ) in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "instead"),
+    [
+        ("ingressHttpPort", "8080", "the load balancer is the ingress"),
+        ("ingressAcmeEmail", "ops@example.com", "the load balancer is the ingress"),
+        ("databaseMemoryMb", "2048", "awsDbInstanceClass"),
+        ("redisMemoryMb", "512", "awsCacheNodeType"),
+        ("lifecycleMode", "direct", "migrations and the seed run as ECS tasks"),
+        ("restartPolicy", "always", "ECS replaces failed tasks itself"),
+        ("backupDrillSchedule", "off", "verifies each dump"),
+    ],
+)
+def test_a_docker_host_key_on_an_aws_stack_is_refused_naming_key_and_target(
+    key: str, value: str, instead: str
+) -> None:
+    message = aws_error(**{key: value})
+    assert (
+        f"escalafin:{key} applies to target docker-host only; this stack's target is aws-ecs ("
+        in message
+    )
+    assert instead in message
+
+
+def test_pulumi_yaml_defaults_of_the_other_target_are_not_settings() -> None:
+    """The engine hands Pulumi.yaml's defaults (restartPolicy, ingressImage, ...) to every stack."""
+    s = aws_settings()
+    assert s.target == "aws-ecs" and s.restart_policy == "unless-stopped"
+
+
+def test_app_replicas_is_the_ecs_desired_count() -> None:
+    assert aws_settings().app.replicas == 2  # the example stack file
+    assert aws_settings(appReplicas="3").app.replicas == 3
+    assert "awsAppDesiredCount is not a setting of this program" in aws_error(
+        awsAppDesiredCount="2"
+    )
+
+
+def test_the_backup_bucket_is_in_the_stacks_region() -> None:
+    assert aws_settings("eu-west-1").backup.region == "eu-west-1"
+    assert "backupS3Region = 'us-west-2': expected aws:region (eu-west-1)" in aws_error(
+        "eu-west-1", backupS3Region="us-west-2"
+    )
 
 
 @pytest.mark.parametrize(
@@ -67,7 +118,7 @@ def test_docker_host_stacks_read_no_aws_keys() -> None:
         ({"awsDbParameters": '["bad name=1"]'}, "us-east-1", "PostgreSQL parameters as"),
         ({"awsDbInstanceClass": "t4g.micro"}, "us-east-1", "such as db.t4g.micro"),
         ({"healthInterval": "10m"}, "us-east-1", "healthInterval = '10m0s': expected 5s to 300s"),
-        ({"appPlatform": "linux/s390x"}, "us-east-1", "linux/amd64 or linux/arm64 on aws-ecs"),
+        ({"appPlatform": "linux/arm/v7"}, "us-east-1", "linux/amd64 or linux/arm64 on aws-ecs"),
         ({"awsNatGateways": "3"}, "us-east-1", "awsNatGateways = '3': expected an integer from 1"),
     ],
 )

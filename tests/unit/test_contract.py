@@ -1,5 +1,8 @@
 """The contract every deployment target keeps, checked on each target under mocks.
 
+Each run evaluates the real __main__.py (components/platform.py picks the composition by
+escalafin:target) for a real stack file.
+
 Same outputs with the same meaning, secrets never in plaintext (state, task definitions,
 outputs), the app only after migrations and the seed, backups scheduled into the exported
 bucket, the monitored health URL being the one the target's own health checks use. Targets
@@ -11,10 +14,12 @@ from __future__ import annotations
 
 import pytest
 
+from components.specs import CONTRACT_OUTPUTS
 from tests.support.program import ProgramRun
 from tests.support.targets import (
     CRON_DAILY_2AM,
     MIGRATIONS,
+    PASSWORD,
     SEED,
     TARGETS,
     TargetView,
@@ -25,7 +30,15 @@ from tests.support.targets import (
 
 pytestmark = pytest.mark.unit
 
-CONTRACT_OUTPUTS = ("appUrl", "healthUrl", "monitoring", "imageDigest", "backupBucket")
+
+def test_the_contract_names_the_outputs_monitors_and_tools_read() -> None:
+    assert set(CONTRACT_OUTPUTS) == {
+        "appUrl",
+        "healthUrl",
+        "monitoring",
+        "imageDigest",
+        "backupBucket",
+    }
 
 
 @pytest.fixture(scope="module", params=TARGETS, ids=lambda t: t.name)
@@ -45,6 +58,16 @@ def test_same_outputs_with_the_same_meaning(target: tuple[TargetView, ProgramRun
     assert (monitoring["jsonField"], monitoring["expectedValue"]) == ("status", "healthy")
     assert run.outputs["imageDigest"]
     assert run.outputs["backupBucket"]
+
+
+def test_exactly_the_contract_the_generated_secrets_and_the_targets_extras(
+    target: tuple[TargetView, ProgramRun],
+) -> None:
+    """A target that drops (or renames) an output fails here, whatever its kind."""
+    view, run = target
+    generated = {r.name for r in run.of_type(PASSWORD)}
+    assert generated and generated <= run.secret_outputs
+    assert set(run.outputs) == {*CONTRACT_OUTPUTS, *generated, *view.extras}
 
 
 def test_secrets_never_in_plaintext(target: tuple[TargetView, ProgramRun]) -> None:

@@ -88,6 +88,44 @@ def test_app_port_on_all_interfaces_is_not_a_data_port() -> None:
     assert containers.data_port_beyond_loopback(props) == []
 
 
+# ------------------------------------------------------------------ only the ingress is public
+
+
+@pytest.mark.parametrize(
+    "props",
+    [
+        labelled("ingress", ports=[{"internal": 80, "external": 80, "ip": ANY_IP}]),
+        labelled("ingress", ports=[{"internal": 443, "external": 443}]),  # unset ip = 0.0.0.0
+        labelled("objectstore", ports=[{"internal": 9000, "ip": "127.0.0.1"}]),
+        labelled("postgres", ports=[{"internal": 5432, "ip": "::1"}]),
+        container(),
+    ],
+)
+def test_ingress_anywhere_and_others_on_loopback_pass(props: dict[str, Any]) -> None:
+    assert containers.port_beyond_loopback_outside_ingress(props) == []
+
+
+@pytest.mark.parametrize(
+    "props",
+    [
+        labelled("app", ports=[{"internal": 3000, "external": 3000, "ip": ANY_IP}]),
+        labelled("objectstore", ports=[{"internal": 9000, "external": 9000}]),
+        container(ports=[{"internal": 8080, "ip": "10.0.0.5"}]),  # unlabelled
+    ],
+)
+def test_anything_but_the_ingress_beyond_loopback_fails(props: dict[str, Any]) -> None:
+    [message] = containers.port_beyond_loopback_outside_ingress(props)
+    assert "only the ingress" in message
+
+
+def test_app_publishing_any_port_fails_even_on_loopback() -> None:
+    props = labelled("app", ports=[{"internal": 3000, "external": 3000, "ip": "127.0.0.1"}])
+    [message] = containers.app_publishes_ports(props)
+    assert "publishes port(s) 3000" in message
+    assert containers.app_publishes_ports(labelled("app")) == []
+    assert containers.app_publishes_ports(labelled("ingress", ports=[{"internal": 80}])) == []
+
+
 # ------------------------------------------------------------------ app user
 
 
@@ -168,6 +206,7 @@ def test_unknown_values_are_not_judged_during_preview() -> None:
         containers.app_runs_as_root,
         containers.plaintext_secrets,
         containers.data_port_beyond_loopback,
+        containers.port_beyond_loopback_outside_ingress,
     ):
         assert check(props) == []
 
@@ -363,6 +402,8 @@ def stack_resources(stack: str) -> tuple[list[storage.Res], list[Resource]]:
 CONTAINER_CHECKS: list[Callable[[Any], list[str]]] = [
     containers.missing_healthcheck,
     containers.data_port_beyond_loopback,
+    containers.port_beyond_loopback_outside_ingress,
+    containers.app_publishes_ports,
     containers.app_runs_as_root,
     containers.plaintext_secrets,
 ]
@@ -403,6 +444,8 @@ def test_pack_declares_every_policy_once() -> None:
     assert set(names) == {
         "container-healthcheck",
         "data-ports-loopback-only",
+        "only-ingress-beyond-loopback",
+        "app-publishes-no-port",
         "app-not-root",
         "no-plaintext-secrets",
         "data-volumes-retained",
@@ -456,3 +499,11 @@ def test_analyzer_with_the_shim_sees_secrets_and_still_flags_plaintext(
     found = analyze(plaintext)
     assert set(found) == {"no-plaintext-secrets", "app-not-root"}
     assert "pw" not in found["no-plaintext-secrets"][0].replace("PASSWORD", "")
+
+
+def test_analyzer_refuses_a_published_app_as_the_old_program_declared_it() -> None:
+    """The app as it was before the ingress: port 3000 on every address in prod."""
+    old_app = labelled(
+        "app", user="1001:1001", ports=[{"internal": 3000, "external": 3000, "ip": ANY_IP}]
+    )
+    assert set(analyze(old_app)) == {"only-ingress-beyond-loopback", "app-publishes-no-port"}

@@ -15,6 +15,9 @@ CONTAINER = "docker:index/container:Container"
 NETWORK = "docker:index/network:Network"
 VOLUME = "docker:index/volume:Volume"
 PASSWORD = "random:index/randomPassword:RandomPassword"
+ANY_IP = "0.0.0.0"  # noqa: S104 - what prod's ingress binds, and only it
+HEALTH_GATE = "pulumi-python:dynamic/escalafin:HealthGate"
+STORE_BUCKET = "pulumi-python:dynamic/escalafin:StoreBucket"
 
 
 @pytest.fixture(scope="module", params=["dev", "prod"])
@@ -59,11 +62,22 @@ def test_no_database_or_cache_port_beyond_loopback(run: ProgramRun) -> None:
         assert run.outputs["databaseAdminEndpoint"] == "127.0.0.1:5432"
 
 
-def test_only_app_and_admin_port_published(run: ProgramRun) -> None:
-    published = {c.name for c in run.of_type(CONTAINER) if c.inputs.get("ports")}
-    expected = {"app"} if run.stack == "prod" else {"app", "postgres"}
-    assert published <= expected | {"objectstore"}
-    assert "app" in published
+def test_only_the_ingress_publishes_beyond_loopback_and_the_app_nothing(run: ProgramRun) -> None:
+    published = {c.name: c.inputs.get("ports") or [] for c in run.of_type(CONTAINER)}
+    assert published["app"] == []
+    beyond_loopback = {
+        name for name, ports in published.items() for p in ports if p.get("ip") != "127.0.0.1"
+    }
+    if run.stack == "prod":
+        assert beyond_loopback == {"ingress"}
+        assert published["ingress"] == [
+            {"internal": 80, "external": 80, "ip": ANY_IP},
+            {"internal": 443, "external": 443, "ip": ANY_IP, "protocol": "tcp"},
+            {"internal": 443, "external": 443, "ip": ANY_IP, "protocol": "udp"},
+        ]
+    else:
+        assert beyond_loopback == set()
+        assert published["ingress"] == [{"internal": 80, "external": 3000, "ip": "127.0.0.1"}]
 
 
 def test_app_runs_as_non_root(run: ProgramRun) -> None:
@@ -113,7 +127,7 @@ def test_healthchecks_present_with_right_commands(run: ProgramRun) -> None:
     for container in run.of_type(CONTAINER):
         hc = container.inputs.get("healthcheck")
         assert hc and hc["tests"], f"{container.name} has no healthcheck"
-        assert container.replace_on_changes == ["healthcheck"]
+        assert container.replace_on_changes == ["healthcheck", "tmpfs"]
         for key in ("interval", "timeout", "startPeriod"):
             assert re.fullmatch(r"(\d+h)?(\d+m)?\d+(\.\d+)?s|\d+ms", hc[key]), hc[key]
     pg = run.one(CONTAINER, "postgres").inputs["healthcheck"]["tests"]
@@ -140,15 +154,28 @@ def test_redis_is_persistent_and_authenticated(run: ProgramRun) -> None:
     assert redis.is_secret("envs[0]") and env_of(redis)["REDISCLI_AUTH"] == command[6]
 
 
-def test_containers_wait_and_replace_safely(run: ProgramRun) -> None:
+def test_containers_are_gated_and_replace_safely(run: ProgramRun) -> None:
+    gates = {g.inputs["container_name"]: g for g in run.of_type(HEALTH_GATE)}
     for container in run.of_type(CONTAINER):
-        assert container.delete_before_replace, container.name
-        assert container.inputs["name"].startswith(f"escalafin-{run.stack}-")
+        if container.name == "app":
+            # Create before delete: no fixed name (autonamed), the option set explicitly
+            # because the docker provider asks for delete-first when it is unset.
+            assert container.delete_before_replace is False
+            assert "name" not in container.inputs
+            assert container.inputs["destroyGraceSeconds"] == container.inputs["stopTimeout"]
+        else:
+            assert container.delete_before_replace is True, container.name
+            assert container.inputs["name"].startswith(f"escalafin-{run.stack}-")
         assert container.inputs.get("restart") == "unless-stopped"
         memory = container.inputs.get("memory")  # MB; the wire carries numbers as floats
         assert memory is not None and float(memory).is_integer() and memory >= 64
-    for name in ("postgres", "redis", "app"):
-        assert run.one(CONTAINER, name).inputs.get("wait") is True
+        # A swap limit equal to the memory limit lets the provider change memory in place.
+        assert container.inputs.get("memorySwap") == memory, container.name
+        # The provider's wait neither stops early nor shows logs: the gate does both.
+        assert not container.inputs.get("wait"), container.name
+        gate = gates[container.outputs["name"]]  # the app's is generated (autonaming)
+        assert container.urn in gate.dependencies
+        assert gate.property_dependencies["container_id"] == [container.urn]
 
 
 def test_app_uses_built_image_and_starts_after_data_services(run: ProgramRun) -> None:
@@ -156,12 +183,12 @@ def test_app_uses_built_image_and_starts_after_data_services(run: ProgramRun) ->
     assert image.inputs["skipPush"] is True
     assert image.inputs.get("buildOnPreview") in (False, None)
     assert image.inputs["build"]["target"] == "runner"
-    assert image.inputs["build"]["context"].endswith("/app")
+    assert image.inputs["build"]["context"] == "app"
     app = run.one(CONTAINER, "app")
     assert app.inputs["image"] == image.outputs["repoDigest"]
     deps = set(app.dependencies)
-    assert run.one(CONTAINER, "postgres").urn in deps
-    assert run.one(CONTAINER, "redis").urn in deps
+    assert run.one(HEALTH_GATE, "postgres-health").urn in deps
+    assert run.one(HEALTH_GATE, "redis-health").urn in deps
 
 
 def test_data_volumes_retained_and_protected_in_prod(run: ProgramRun) -> None:
@@ -217,9 +244,10 @@ def test_backup_bucket_hardening() -> None:
     assert prod.outputs["backupBucket"] == "escalafin-prod-backups"
 
 
-def test_dev_bucket_may_be_destroyed_with_the_stack() -> None:
+def test_dev_needs_no_cloud_provider() -> None:
+    """Every dev resource can be realised on a Docker host: no aws resource, no provider."""
     dev = run_program("dev")
-    assert dev.one("aws:s3/bucket:Bucket", "bucket").inputs["forceDestroy"] is True
+    assert not [r.type for r in dev.resources if r.type.startswith(("aws:", "pulumi:providers:"))]
 
 
 def test_configured_integration_reaches_app_only_when_complete() -> None:
@@ -330,10 +358,103 @@ def test_backup_agent_wiring(run: ProgramRun) -> None:
             assert agent.is_secret(f"envs[{i}]"), name
     if run.stack == "dev":
         store = run.one(CONTAINER, "objectstore")
-        assert [p["ip"] for p in store.inputs["ports"]] == ["127.0.0.1"]
+        assert not store.inputs.get("ports"), "the store publishes nothing"
+        assert set(networks_of(store)) == {network_name(run, "internal")}
         assert env["S3_ENDPOINT_URL"] == "http://objectstore:9000"
-        provider = run.one("pulumi:providers:aws", "objectstore-provider")
-        assert run.one("aws:s3/bucket:Bucket", "bucket").provider.startswith(provider.urn)
+        bucket = run.one(STORE_BUCKET, "bucket")
+        assert bucket.inputs["bucket"] == env["S3_BUCKET"]
+        assert bucket.inputs["runner"]["mode"] == "in-network"
+        assert bucket.urn in agent.dependencies
     else:
         assert "S3_ENDPOINT_URL" not in env
         assert not [c for c in run.of_type(CONTAINER) if c.name == "objectstore"]
+
+
+ROUTE = "pulumi-python:dynamic/escalafin:IngressRoute"
+
+
+def test_ingress_routes_to_the_app_by_name_on_the_public_network(run: ProgramRun) -> None:
+    ingress = run.one(CONTAINER, "ingress")
+    app = run.one(CONTAINER, "app")
+    assert set(networks_of(ingress)) == {network_name(run, "public")}  # never the internal one
+    route = run.one(ROUTE, "route")
+    assert route.inputs["upstream_containers"] == [app.outputs["name"]]
+    assert f"reverse_proxy {app.outputs['name']}:3000 {{" in route.inputs["caddyfile"]
+    assert route.inputs["ingress_container"].startswith("ingress-")  # the mocked container id
+    # The route switches only after Caddy's and every replica's gate saw them healthy.
+    gates = {run.one(HEALTH_GATE, n).urn for n in ("ingress-health", "app-health")}
+    assert gates <= set(route.dependencies)
+    assert [u["file"] for u in ingress.inputs["uploads"]] == ["/etc/caddy/Caddyfile"]
+    assert "respond" in ingress.inputs["uploads"][0]["content"]  # bootstrap: 503 until routed
+    data = run.one(VOLUME, "ingress-data")
+    assert data.retain_on_delete and data.protect is (run.stack == "prod")
+    mounts = {m["containerPath"]: m["volumeName"] for m in ingress.inputs["volumes"]}
+    assert mounts["/data"] == data.inputs["name"]
+    caddyfile = route.inputs["caddyfile"]
+    if run.stack == "prod":
+        assert "\napp.escalafin.example.com {" in caddyfile
+        assert "Strict-Transport-Security" in caddyfile
+        assert "email ops@escalafin.example.com" in caddyfile
+        assert route.inputs["docker_host"] == "ssh://deploy@escalafin-prod.example.com"
+    else:
+        assert "\n:80 {" in caddyfile and "Strict-Transport-Security" not in caddyfile
+    assert run.outputs["appContainers"] == [app.outputs["name"]]
+    assert run.outputs["appContainer"] == app.outputs["name"]
+
+
+def test_replicas_start_one_after_another_and_all_are_routed() -> None:
+    run = run_program("dev", {"escalafin:appReplicas": "3"})
+    apps = [run.one(CONTAINER, n) for n in ("app", "app-2", "app-3")]
+    gates = [run.one(HEALTH_GATE, f"{n}-health") for n in ("app", "app-2", "app-3")]
+    # Replica k+1 starts once replica k's gate saw it healthy.
+    assert gates[0].urn in apps[1].dependencies and gates[1].urn in apps[2].dependencies
+    names = [a.outputs["name"] for a in apps]
+    assert [g.inputs["container_name"] for g in gates] == names
+    route = run.one(ROUTE, "route")
+    assert route.inputs["upstream_containers"] == names
+    assert f"reverse_proxy {' '.join(n + ':3000' for n in names)} {{" in route.inputs["caddyfile"]
+    assert {g.urn for g in gates} <= set(route.dependencies)
+    assert run.outputs["appContainers"] == names
+    for app in apps:
+        assert app.delete_before_replace is False
+        assert not app.inputs.get("ports")
+
+
+def test_https_settings_reach_the_caddyfile() -> None:
+    pem = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU\n-----END CERTIFICATE-----"
+    run = run_program(
+        "dev",
+        {
+            "escalafin:appPublicUrl": "https://escalafin.test:8443",
+            "escalafin:ingressHttpsPort": "8443",
+            "escalafin:ingressAcmeCa": "https://pebble:14000/dir",
+            "escalafin:ingressAcmeCaRoot": pem,
+            "escalafin:ingressMaxBodyMb": "2",
+        },
+    )
+    route = run.one(ROUTE, "route")
+    caddyfile = route.inputs["caddyfile"]
+    assert "\nescalafin.test {" in caddyfile  # the host only: Caddy listens on 443 inside
+    assert "acme_ca https://pebble:14000/dir" in caddyfile
+    assert "acme_ca_root /etc/caddy/acme-ca-root.pem" in caddyfile
+    assert "max_size 2MB" in caddyfile and f"> {2 * 1024 * 1024}" in caddyfile
+    assert route.inputs["acme_ca_root"].startswith("-----BEGIN CERTIFICATE-----")
+    ports = run.one(CONTAINER, "ingress").inputs["ports"]
+    assert {(p["internal"], p["external"], p.get("protocol", "tcp")) for p in ports} == {
+        (80, 3000, "tcp"),
+        (443, 8443, "tcp"),
+        (443, 8443, "udp"),
+    }
+    assert all(p["ip"] == "127.0.0.1" for p in ports)
+
+
+def test_pinned_image_skips_the_build_and_runs_as_given() -> None:
+    """Rollback: appImage = a previous imageDigest output."""
+    previous = "sha256:" + "ab" * 32
+    run = run_program("dev", {"escalafin:appImage": previous})
+    assert [i.name for i in run.of_type("docker:index/image:Image")] == ["ops"]  # no app build
+    assert run.one(CONTAINER, "app").inputs["image"] == previous
+    assert run.outputs["imageDigest"] == previous
+    # The pinned image is recorded as the build deployed last, so it stays kept.
+    history = run.one("pulumi-python:dynamic/escalafin:ImageHistory", "app-builds")
+    assert history.inputs["image_id"] == previous

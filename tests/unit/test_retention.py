@@ -66,10 +66,11 @@ def test_rejects_bad_parameters(days: int, keep: int) -> None:
 
 
 def test_names_round_trip_and_ignore_foreign_files() -> None:
-    name = backup_name(NOW, "safety")
-    assert name == "escalafin-20251016T020030Z-safety.dump"
+    name = backup_name(NOW.replace(microsecond=123456), "safety")
+    assert name == "escalafin-20251016T020030.123456Z-safety.dump"
     ref = parse_name(name, 42)
-    assert ref == BackupRef(NOW, name, 42)
+    assert ref == BackupRef(NOW.replace(microsecond=123456), name, 42)
+    assert ref is not None and ref.tag == "safety"
     for other in (
         "escalafin-20251016T020030Z.dump.tmp",
         ".escalafin-x.partial",
@@ -77,6 +78,42 @@ def test_names_round_trip_and_ignore_foreign_files() -> None:
         "escalafin-20251016T020030Z.dump.sha256",
     ):
         assert parse_name(other) is None
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["escalafin-20251016T020030Z.dump", "escalafin-20251016T020030Z-safety.dump"],
+)
+def test_names_written_before_microseconds_are_still_backups(name: str) -> None:
+    """Names on volumes and in buckets from before the finer resolution keep working."""
+    ref = parse_name(name, 7)
+    assert ref is not None and ref.created_at == NOW and ref.size == 7
+    newer = parse_name(backup_name(NOW + timedelta(microseconds=1)))
+    assert newer is not None and newer > ref
+
+
+def test_two_runs_in_the_same_instant_get_distinct_names() -> None:
+    first = retention.unique_name(NOW, "", set())
+    second = retention.unique_name(NOW, "", {first})
+    third = retention.unique_name(NOW, "", {first, second})
+    assert len({first, second, third}) == 3
+    refs = [parse_name(n) for n in (first, second, third)]
+    assert refs == sorted(refs, key=lambda r: r.created_at if r else NOW)  # order kept
+
+
+def test_safety_archives_are_judged_apart_from_scheduled_backups() -> None:
+    """Restore attempts cannot push scheduled backups out of the floor, and safety archives
+    follow the same rule of their own (they used to pile up: nothing pruned them)."""
+    scheduled = daily(10)
+    safety = [
+        BackupRef(NOW - timedelta(days=d), backup_name(NOW - timedelta(days=d), "safety"))
+        for d in (0, 1, 2, 20, 21)
+    ]
+    pruned = to_prune([*scheduled, *safety], now=NOW, retention_days=7, keep_min=3)
+    assert {b.name for b in pruned if b.tag == "safety"} == {s.name for s in safety[3:]}
+    assert [b for b in pruned if b.tag == ""] == to_prune(
+        scheduled, now=NOW, retention_days=7, keep_min=3
+    )
 
 
 def test_naive_time_is_rejected() -> None:

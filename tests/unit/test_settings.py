@@ -15,6 +15,7 @@ class DictConfig:
     """A ConfigSource over the same key/values the engine would hand the program."""
 
     def __init__(self, values: dict[str, str], secret_keys: list[str]) -> None:
+        self.all_keys = list(values)
         self.values = {
             k.split(":", 1)[1]: v for k, v in values.items() if k.startswith("escalafin:")
         }
@@ -25,6 +26,9 @@ class DictConfig:
 
     def is_secret(self, key: str) -> bool:
         return key in self.secret_keys
+
+    def keys(self) -> list[str]:
+        return self.all_keys
 
 
 def settings_for(stack: str = "dev", **overrides: str | None) -> Settings:
@@ -42,7 +46,16 @@ def error_for(stack: str = "dev", **overrides: str | None) -> str:
     ("key", "value", "allowed"),
     [
         ("appPort", "70000", "an integer from 1 to 65535"),
-        ("appHostPort", "http", "an integer from 1 to 65535"),
+        ("ingressHttpPort", "http", "an integer from 1 to 65535"),
+        ("ingressHttpsPort", "0", "an integer from 1 to 65535"),
+        ("ingressBindAddress", "localhost", "an IPv4 address"),
+        ("ingressImage", "Caddy:2", "an image reference"),
+        ("ingressAcmeEmail", "ops at example", "an email address"),
+        ("ingressAcmeCa", "http://acme.example.com/dir", "an absolute https:// URL"),
+        ("ingressAcmeCaRoot", "not a certificate", "PEM certificates"),
+        ("ingressMaxBodyMb", "0", "an integer from 1 to 10240"),
+        ("appReplicas", "0", "an integer from 1 to 20"),
+        ("appImage", "App Image", "an image id such as sha256:<64 hex>"),
         ("databaseAdminPort", "0", "an integer from 1 to 65535"),
         ("appMemoryMb", "12", "an integer from 64 to 65536"),
         ("databaseAdminPortEnabled", "maybe", "true or false"),
@@ -62,7 +75,6 @@ def error_for(stack: str = "dev", **overrides: str | None) -> str:
         ("restartPolicy", "sometimes", "one of no, on-failure, always, unless-stopped"),
         ("lifecycleMode", "ssh", "one of direct, in-network"),
         ("backupStore", "gcs", "one of aws, embedded"),
-        ("appBindAddress", "localhost:3000", "an IPv4 address"),
         ("appPublicUrl", "ftp://x", "an absolute http:// or https:// URL"),
         ("appBuildArgs", '{"A": 1}', "a JSON array of strings"),
         ("appEnv", '["1BAD=x"]', '"NAME=value" strings'),
@@ -71,13 +83,47 @@ def error_for(stack: str = "dev", **overrides: str | None) -> str:
         ("databaseName", "escala-fin", "a lowercase PostgreSQL identifier"),
         ("namePrefix", "Escalafin", "2-42 lowercase letters"),
         ("appContext", "no/such/dir", "a directory"),
-        ("appDockerfile", "Dockerfile.missing", "a file inside app"),
+        ("appDockerfile", "Dockerfile.missing", "a Dockerfile in app inside appContext"),
+        ("backupS3Region", "mars-1", "an AWS region name"),
+        ("appTarget", "", "the name of a stage of the Dockerfile"),
+        ("appTarget", "production", "a stage of the Dockerfile: "),
+        ("appHealthcheckCommand", '["curl", "-f", "http://x"]', 'starting with "CMD"'),
+        ("appHealthcheckCommand", '["CMD-SHELL", "a", "b"]', '["CMD-SHELL", "shell command"]'),
+        ("appTemplate", "rails", "one of python, nextjs"),
     ],
 )
 def test_bad_value_names_key_value_and_allowed(key: str, value: str, allowed: str) -> None:
     message = error_for(**{key: value})
     assert f"escalafin:{key} = {value!r}: expected " in message
     assert allowed in message
+
+
+@pytest.mark.parametrize(
+    ("key", "successor"),
+    [("appHostPort", "ingressHttpPort"), ("appBindAddress", "ingressBindAddress")],
+)
+def test_retired_key_is_an_error_naming_its_successor(key: str, successor: str) -> None:
+    message = error_for(**{key: "3000"})
+    assert f"escalafin:{key} is no longer read: use escalafin:{successor}" in message
+    assert "is not a setting" not in message  # one answer, not also a spelling suggestion
+
+
+def test_the_https_port_counts_as_published_only_with_https() -> None:
+    clash = {"ingressHttpsPort": "5432", "appPublicUrl": "https://app.example.com"}
+    assert "(escalafin:ingressHttpsPort is 5432)" in error_for(**clash)
+    assert settings_for("dev", ingressHttpsPort="5432").ingress.https_port == 5432  # http only
+
+
+def test_ingress_defaults_per_stack() -> None:
+    dev = settings_for("dev").ingress
+    assert (dev.bind_address, dev.http_port, dev.tls) == ("127.0.0.1", 3000, False)
+    assert settings_for("dev").app.public_url == "http://localhost:3000"
+    assert settings_for("dev", ingressHttpPort="8080").app.public_url == "http://localhost:8080"
+    prod = settings_for("prod").ingress
+    everywhere = "0.0.0.0"  # noqa: S104 - prod's ingress is what the internet reaches
+    assert (prod.bind_address, prod.http_port, prod.https_port) == (everywhere, 80, 443)
+    assert prod.tls and prod.host == "app.escalafin.example.com"
+    assert settings_for("prod").app.replicas == 1
 
 
 def test_unknown_environment() -> None:
@@ -161,3 +207,126 @@ def test_every_schema_key_is_documented() -> None:
     assert len(BY_NAME) == len(KEYS)
     for key in KEYS:
         assert key.description.endswith("."), key.name
+
+
+# ---------------------------------------------------------------- issue 10, item 8
+
+
+def only_problem(message: str) -> str:
+    """The single problem line of a ConfigError message (asserting there is one)."""
+    lines = [ln for ln in message.splitlines() if ln.startswith("  - ")]
+    assert len(lines) == 1, message
+    return lines[0][4:]
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        # 1-2: typos in key names were ignored, leaving the default in place
+        (
+            "escalafin:appPrt",
+            "8080",
+            "escalafin:appPrt is not a setting of this program; did you mean escalafin:appPort?",
+        ),
+        (
+            "escalafn:appPort",
+            "8080",
+            "escalafn:appPort: unknown namespace 'escalafn'; did you mean escalafin:appPort?",
+        ),
+        ("escalafin:backupretentiondays", "3", "did you mean escalafin:backupRetentionDays?"),
+        # 3-5: paths must stay inside appContext (migrationsDir=/etc was a traceback)
+        (
+            "escalafin:migrationsDir",
+            "/etc",
+            "escalafin:migrationsDir = '/etc': expected a folder of Prisma migrations inside "
+            "appContext (a relative path",
+        ),
+        (
+            "escalafin:migrationsDir",
+            "../../etc",
+            "escalafin:migrationsDir = '../../etc': expected a folder",
+        ),
+        (
+            "escalafin:seedFile",
+            "/etc/passwd",
+            "escalafin:seedFile = '/etc/passwd': expected the seed data file inside appContext",
+        ),
+        (
+            "escalafin:appDockerfile",
+            "/etc/hostname",
+            "escalafin:appDockerfile = '/etc/hostname': expected a Dockerfile in app inside "
+            "appContext",
+        ),
+        # 6: two published ports on one host port fail to bind mid-deploy
+        (
+            "escalafin:ingressHttpPort",
+            "5432",
+            "escalafin:databaseAdminPort = '5432': expected a host port no other published "
+            "port uses (escalafin:ingressHttpPort is 5432)",
+        ),
+        # 7: a healthcheck Docker would not run as meant
+        (
+            "escalafin:appHealthcheckCommand",
+            '["node", "-e", "x"]',
+            "escalafin:appHealthcheckCommand = ",
+        ),
+        # 8: appEnv overriding what the program derives (the healthcheck would probe the old port)
+        (
+            "escalafin:appEnv",
+            '["PORT=8080"]',
+            "escalafin:appEnv sets PORT, which the program sets itself (from appPort)",
+        ),
+        (
+            "escalafin:appEnv",
+            '["DATABASE_URL=postgresql://x"]',
+            "escalafin:appEnv sets DATABASE_URL",
+        ),
+        (
+            "escalafin:appEnv",
+            '["SENTRY_DSN=https://k@x/1"]',
+            "escalafin:appEnv sets SENTRY_DSN, which the program sets itself (from sentryDsn)",
+        ),
+        # 9-10
+        (
+            "escalafin:backupS3Region",
+            "mars-1",
+            "escalafin:backupS3Region = 'mars-1': expected an AWS region name",
+        ),
+        ("escalafin:appTarget", "", "escalafin:appTarget = '': expected the name of a stage"),
+        # 11: a wrong context is one problem, on appContext, not three on the files in it
+        (
+            "escalafin:appContext",
+            "/etc",
+            "escalafin:appContext = '/etc': expected a directory (relative to the project) "
+            "holding the app",
+        ),
+    ],
+)
+def test_each_config_mistake_is_one_clear_error_naming_the_key(
+    key: str, value: str, expected: str
+) -> None:
+    values, secret_keys = stack_config("dev", {key: value})
+    with pytest.raises(ConfigError) as info:
+        load(DictConfig(values, secret_keys), stack="dev")
+    problem = only_problem(str(info.value))
+    assert problem.startswith(expected) or expected in problem, problem
+
+
+def test_other_namespaces_are_left_alone() -> None:
+    values, secret_keys = stack_config("dev", {"docker:host": "ssh://x", "aws:region": "us-east-1"})
+    assert load(DictConfig(values, secret_keys), stack="dev").app.port == 3000
+
+
+def test_program_fails_on_a_typo_before_declaring_anything() -> None:
+    """Through the real Pulumi config path (set_all_config), before any resource."""
+    with pytest.raises(ConfigError, match="did you mean escalafin:appPort"):
+        run_program("dev", {"escalafin:appPrt": "8080"})
+
+
+def test_program_owned_env_covers_everything_the_app_container_gets() -> None:
+    from components.settings import INTEGRATION_ENV, PROGRAM_OWNED_ENV  # noqa: PLC0415
+
+    run = run_program("dev")
+    app = run.one("docker:index/container:Container", "app")
+    names = {e.split("=", 1)[0] for e in app.inputs.get("envs", [])}
+    assert names <= {*PROGRAM_OWNED_ENV, *INTEGRATION_ENV}

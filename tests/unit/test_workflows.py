@@ -105,16 +105,30 @@ def test_python_deps_cached_on_both_requirements_files() -> None:
             ]
 
 
-def test_main_ups_dev_and_prod_only_through_production_environment() -> None:
+def test_main_previews_dev_and_ups_prod_only_through_production_environment() -> None:
     wf = workflow("deploy.yml")
     assert triggers(wf)["push"]["branches"] == ["main"]
-    dev, prod = wf["jobs"]["up-dev"], wf["jobs"]["up-prod"]
-    assert dev["with"] == {"command": "up", "stack": "dev"}
+    dev, prod = wf["jobs"]["preview-dev"], wf["jobs"]["up-prod"]
+    assert dev["with"] == {"command": "preview", "stack": "dev"}
     assert prod["with"] == {"command": "up", "stack": "prod", "environment": "production"}
-    assert prod["needs"] == "up-dev"
-    assert dev["concurrency"]["group"] != prod["concurrency"]["group"]
+    assert prod["needs"] == "preview-dev"
+    assert prod["concurrency"] == {"group": "pulumi-prod", "cancel-in-progress": False}
     job = workflow("pulumi.yml")["jobs"]["pulumi"]
     assert job["environment"] == "${{ inputs.environment }}"
+
+
+def test_ci_never_ups_a_stack_without_a_persistent_docker_host() -> None:
+    """Only prod (a real remote host) is deployed; a runner's engine dies with the runner."""
+    for path in WORKFLOWS.glob("*.yml"):
+        for job in yaml.safe_load(path.read_text())["jobs"].values():
+            if (
+                job.get("uses") == "./.github/workflows/pulumi.yml"
+                and job["with"]["command"] != "preview"
+            ):
+                assert job["with"]["stack"] == "prod", f"{path.name}: {job['with']}"
+    [guard] = workflow("pulumi.yml")["jobs"]["pulumi"]["steps"][:1]
+    assert guard["if"] == "inputs.command != 'preview' && inputs.stack != 'prod'"
+    assert "exit 1" in guard["run"]
 
 
 def test_actions_pinned_to_major_versions() -> None:
