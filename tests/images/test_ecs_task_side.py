@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,29 +25,15 @@ import pytest
 from lifecycle import ecs_runner, jobs
 from lifecycle.jobs import EcsTarget, RunnerArgs
 from lifecycle.seed import password_env_name
-from tests.support import backup_env, docker_env, images, services
+from tests.support import backup_env
 from tests.support.docker_env import LABEL
 
 pytestmark = pytest.mark.images
 
 REPO = Path(__file__).resolve().parents[2]
-OPS_TAG = f"escalafin-test/ops:ecs-{os.getpid()}"
 MIGRATIONS = REPO / "app" / "prisma" / "migrations"
 SEED_FILE = REPO / "app" / "prisma" / "seed.json"
 PASSWORDS = {"admin": "admin-pw-123456", "advisor": "advisor-pw-123456", "client": "client-pw-12"}
-
-
-@pytest.fixture(scope="module")
-def ops_image(docker_client: docker.DockerClient) -> Iterator[str]:
-    docker_env.require_image(docker_client, images.PYTHON)
-    docker_env.build(
-        REPO,
-        OPS_TAG,
-        dockerfile=str(REPO / "ops" / "Dockerfile"),
-        build_args={"BASE_IMAGE": images.PYTHON},
-    )
-    yield OPS_TAG
-    docker_client.images.remove(OPS_TAG, noprune=True)  # untag only: layers stay cached
 
 
 def staged_jobs(bucket: str, monkeypatch: pytest.MonkeyPatch) -> list[tuple[list[str], bytes]]:
@@ -83,13 +67,8 @@ def staged_jobs(bucket: str, monkeypatch: pytest.MonkeyPatch) -> list[tuple[list
 def test_migrations_and_seed_run_as_the_fargate_task_would(
     docker_client: docker.DockerClient, ops_image: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with (
-        services.network(docker_client, internal=True) as net,
-        services.postgres(docker_client, network=net) as pg,
-        backup_env.s3_server(docker_client) as s3,
-    ):
-        docker_client.networks.get(net).connect(s3.container, aliases=["objectstore"])
-        url = backup_env.new_database(pg)
+    with backup_env.in_network(docker_client) as env:
+        net, pg, s3, url = env.network, env.postgres, env.s3, env.url
         in_network = pg.url_in_network("postgres").rsplit("/", 1)[0] + "/" + url.rsplit("/", 1)[1]
         bucket = s3.new_bucket()
         results: list[dict[str, Any]] = []
