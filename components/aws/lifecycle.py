@@ -19,7 +19,7 @@ from typing import Any
 import pulumi
 
 from components.aws.task import FargateTask, FargateTaskArgs
-from components.settings import AwsSettings, LifecycleSettings
+from components.settings import AwsSettings, LifecycleSettings, project_relative
 from components.specs import ContainerSpec
 from lifecycle.jobs import EcsTarget, RunnerArgs
 from lifecycle.providers import (
@@ -130,7 +130,7 @@ class AwsLifecycle(pulumi.ComponentResource):
             "migrations",
             DatabaseMigrationsArgs(
                 database_url=args.database_url,
-                migrations_dir=str(s.migrations_dir),
+                migrations_dir=project_relative(s.migrations_dir),
                 runner=runner(self.migrate_task),
                 database_identity=args.database_identity,
             ),
@@ -141,7 +141,7 @@ class AwsLifecycle(pulumi.ComponentResource):
             ConditionalSeedArgs(
                 database_url=args.database_url,
                 passwords=dict(args.seed_passwords),
-                seed_file=str(s.seed_file),
+                seed_file=project_relative(s.seed_file),
                 runner=runner(self.seed_task),
                 database_identity=args.database_identity,
             ),

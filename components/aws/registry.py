@@ -24,6 +24,7 @@ import pulumi_aws as aws
 import pulumi_docker as docker
 from docker.utils.build import exclude_paths  # pyright: ignore[reportUnknownVariableType]
 
+from components.settings import project_relative
 from components.specs import ImageSource
 
 KEEP_IMAGES = 20
@@ -117,8 +118,8 @@ class RegistryImage(pulumi.ComponentResource):
             "image",
             image_name=pulumi.Output.concat(self.repository.repository_url, ":", self.tag),
             build=docker.DockerBuildArgs(
-                context=str(s.context),
-                dockerfile=str(s.dockerfile),
+                context=project_relative(s.context),
+                dockerfile=project_relative(s.dockerfile),
                 target=s.target,
                 platform=s.platform,
                 args=dict(s.build_args),
