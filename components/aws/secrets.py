@@ -51,9 +51,10 @@ class AwsSecrets(pulumi.ComponentResource):
                 secret_string=pulumi.Output.secret(value),
                 opts=child,
             )
-            # The version's secret_arn (the secret's ARN) is known only once the value is stored:
-            # a task that references it never starts before its secret has a value.
-            self.arns[env_name] = version.secret_arn
+            # The secret's ARN, known only once the value is stored (the version's id): a task
+            # that references it never starts before its secret has a value. (Not the
+            # version's `secret_arn`: pulumi-aws 7.0, the floor, has only the older `arn`.)
+            self.arns[env_name] = version.id.apply(lambda _, arn=secret.arn: arn)
         self.register_outputs({"names": sorted(self.arns)})
 
     def subset(self, *names: str) -> dict[str, pulumi.Output[str]]:

@@ -197,8 +197,14 @@ def _aws_outputs(t: str, name: str, inputs: dict[str, Any], digest: str) -> str 
             arn=f"arn:aws:ecs:{AWS_REGION}:{AWS_ACCOUNT}:task-definition/{family}:1",
             arnWithoutRevision=f"arn:aws:ecs:{AWS_REGION}:{AWS_ACCOUNT}:task-definition/{family}",
         )
-    elif t == "aws:secretsmanager/secretVersion:SecretVersion":
-        inputs["secretArn"] = f"arn:aws:secretsmanager:{AWS_REGION}:{AWS_ACCOUNT}:secret:{name}"
+    elif t == "aws:secretsmanager/secret:Secret":  # the id is the ARN (terraform-provider-aws)
+        inputs["arn"] = (
+            f"arn:aws:secretsmanager:{AWS_REGION}:{AWS_ACCOUNT}:secret:{named}{digest[:6]}"
+        )
+        return str(inputs["arn"])
+    elif t == "aws:secretsmanager/secretVersion:SecretVersion":  # id: "<secret ARN>|<version>"
+        inputs.update(arn=inputs.get("secretId"), secretArn=inputs.get("secretId"))
+        return f"{inputs.get('secretId')}|{digest[:8]}"
     elif t == "aws:acm/certificate:Certificate":
         inputs["domainValidationOptions"] = [
             {
