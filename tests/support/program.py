@@ -167,6 +167,16 @@ def _mock_outputs(args: pulumi_mocks.MockResourceArgs) -> tuple[str, dict[str, A
     return rid, inputs
 
 
+SMTP_CONFIG: dict[str, str | None] = {
+    "escalafin:smtpHost": "smtp.example.com",
+    "escalafin:smtpPort": "587",
+    "escalafin:smtpFrom": "noreply@escalafin.example.com",
+}
+"""A complete integration (SMTP), as a stack file would set it."""
+SENTRY_SECRET = {"escalafin:sentryDsn": "https://key@sentry.example.com/1"}
+"""A secret integration value, as `pulumi config set --secret` would set it."""
+
+
 AWS_ACCOUNT = "123456789012"
 AWS_REGION = "us-east-1"
 

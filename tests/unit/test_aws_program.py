@@ -19,7 +19,7 @@ from components.aws.service import rolled_forward
 from components.specs import ImageSource
 from policy.containers import SECRET_NAME
 from tests.support import program
-from tests.support.program import ProgramRun
+from tests.support.program import SENTRY_SECRET, SMTP_CONFIG, ProgramRun
 from tests.support.targets import (
     MIGRATIONS,
     SEED,
@@ -169,15 +169,7 @@ def test_each_execution_role_reads_only_its_own_secrets(run: ProgramRun) -> None
 
 
 def test_integration_secrets_reach_the_app_through_secrets_manager() -> None:
-    run = run_aws(
-        "prod",
-        {
-            "escalafin:smtpHost": "smtp.example.com",
-            "escalafin:smtpPort": "587",
-            "escalafin:smtpFrom": "noreply@escalafin.example.com",
-        },
-        secrets={"escalafin:sentryDsn": "https://key@sentry.example.com/1"},
-    )
+    run = run_aws("prod", SMTP_CONFIG, secrets=SENTRY_SECRET)
     app = task_containers(run)["escalafin-prod-app"]
     assert env_of_task(app)["SMTP_PORT"] == "587"
     assert "SENTRY_DSN" in {e["name"] for e in app["secrets"]}

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.support.program import ProgramRun, Resource, run_program
+from tests.support.program import SENTRY_SECRET, SMTP_CONFIG, ProgramRun, Resource, run_program
 from tests.support.targets import plaintext_leaks, secret_values
 
 pytestmark = pytest.mark.unit
@@ -251,15 +251,7 @@ def test_dev_needs_no_cloud_provider() -> None:
 
 
 def test_configured_integration_reaches_app_only_when_complete() -> None:
-    run = run_program(
-        "dev",
-        {
-            "escalafin:smtpHost": "smtp.example.com",
-            "escalafin:smtpPort": "587",
-            "escalafin:smtpFrom": "noreply@escalafin.example.com",
-        },
-        secrets={"escalafin:sentryDsn": "https://key@sentry.example.com/1"},
-    )
+    run = run_program("dev", SMTP_CONFIG, secrets=SENTRY_SECRET)
     app = run.one(CONTAINER, "app")
     env = env_of(app)
     assert env["SMTP_HOST"] == "smtp.example.com" and env["SMTP_PORT"] == "587"
