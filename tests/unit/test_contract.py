@@ -12,9 +12,13 @@ example stack as prod and as dev).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any, cast
+
 import pytest
 
-from components.specs import CONTRACT_OUTPUTS
+from components import platform
+from components.specs import CONTRACT_OUTPUTS, ContractOutputs
 from tests.support.program import ProgramRun
 from tests.support.targets import (
     CRON_DAILY_2AM,
@@ -102,3 +106,17 @@ def test_monitored_health_url_is_what_the_target_checks(
     path = run.outputs["healthUrl"].removeprefix(run.outputs["appUrl"])
     checks = view.health_paths(run)
     assert checks and all(path in check for check in checks), checks
+
+
+def test_a_target_output_may_not_shadow_the_contract() -> None:
+    @dataclass
+    class Shadowing:
+        contract: ContractOutputs
+        extra_outputs: dict[str, Any]
+
+    contract = ContractOutputs(
+        "https://a.example", "https://a.example/h", cast(Any, "sha256:1"), cast(Any, "b")
+    )
+    assert platform.stack_outputs(Shadowing(contract, {"appService": "s"}))["appService"] == "s"
+    with pytest.raises(AssertionError, match="target outputs shadow the contract: healthUrl"):
+        platform.stack_outputs(Shadowing(contract, {"healthUrl": "elsewhere"}))
