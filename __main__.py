@@ -1,27 +1,15 @@
-"""EscalaFin on a Docker host: `pulumi up --stack dev|prod`.
+"""EscalaFin: `pulumi up --stack dev|prod` on a Docker host, `--stack aws-prod` on AWS.
 
-config ─▶ settings ─▶ EscalaFin: networks · app image · postgres · redis
-                                 · migrations → seed · app replicas · ingress · backups
+config ─▶ settings ─▶ target (escalafin:target) ─▶ one composition:
+  docker-host  EscalaFin:    networks · images · postgres · redis · migrations → seed
+                             · app replicas · ingress (Caddy) · backup agent + bucket
+  aws-ecs      EscalaFinAws: VPC · ECR images · RDS · Valkey · Secrets Manager
+                             · migrations → seed (ECS tasks) · ECS service · ALB · backups
+─▶ the contract outputs every target exports, then the target's own.
 """
 
-import pulumi
-
-from components.escalafin import EscalaFin, EscalaFinArgs
+from components import platform
 from components.settings import load
 
-settings = load()
-stack = EscalaFin("escalafin", EscalaFinArgs(settings))
-
-pulumi.export("appUrl", stack.app_url)
-pulumi.export("healthUrl", stack.health_url)
-pulumi.export("monitoring", stack.monitoring)
-pulumi.export("backupMonitoring", stack.backup_monitoring)
-pulumi.export("imageDigest", stack.image_digest)
-pulumi.export("backupBucket", stack.backup_bucket)
-pulumi.export("backupAgentContainer", stack.backup_agent_container)
-pulumi.export("appContainer", stack.app_container)
-pulumi.export("appContainers", stack.app_containers)
-pulumi.export("databaseContainer", stack.database_container)
-pulumi.export("databaseAdminEndpoint", stack.database_admin_endpoint)
-for key, value in stack.generated_secrets.items():
-    pulumi.export(key, pulumi.Output.secret(value))
+stack = platform.deploy("escalafin", platform.EscalaFinArgs(load()))
+platform.export(stack)

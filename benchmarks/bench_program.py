@@ -55,7 +55,7 @@ def main() -> None:
     program.run_program("dev")  # warm imports so the first sample is not an outlier
     print(f"{'evaluation':<22} {'median ms':>9} {'min ms':>9} {'max ms':>9} {'resources':>10}")
     print(row("floor (empty program)", floor(args.runs), 0))
-    for stack in ("dev", "prod"):
+    for stack in ("dev", "prod", "aws-prod"):
         count = len(program.run_program(stack).resources)
         print(row(f"{stack} preview", timed(stack, args.runs, preview=True), count))
         print(row(f"{stack} up (mocks)", timed(stack, args.runs, preview=False), count))

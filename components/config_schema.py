@@ -161,7 +161,8 @@ KEYS: tuple[Key, ...] = (
         "appReplicas",
         "integer",
         "App containers behind the ingress, load balanced. A deploy starts the new ones one "
-        "at a time beside the old, switches traffic once all are healthy, then stops the old.",
+        "at a time beside the old, switches traffic once all are healthy, then stops the old. "
+        "aws-ecs: the ECS service's desired count.",
         "1",
     ),
     _k(
@@ -408,6 +409,137 @@ KEYS: tuple[Key, ...] = (
     _k("whatsappApiKey", "string", "WhatsApp (Evolution API): API key (secret).", secret=True),
     _k("whatsappInstance", "string", "WhatsApp (Evolution API): instance name."),
     _k("sentryDsn", "string", "Error monitoring: Sentry DSN (secret).", secret=True),
+    # --- target: where the stack runs (docker-host, or aws-ecs: keys starting with aws)
+    _k(
+        "target",
+        "string",
+        "Where the stack runs: docker-host (one Docker host) or aws-ecs (ECS Fargate, RDS "
+        "PostgreSQL, ElastiCache, ALB; needs aws:region).",
+        "docker-host",
+    ),
+    _k(
+        "awsVpcCidr",
+        "string",
+        "aws-ecs: private IPv4 /16 of the VPC (two public and two private /20 subnets).",
+        "10.40.0.0/16",
+    ),
+    _k(
+        "awsNatGateways",
+        "integer",
+        "aws-ecs: NAT gateways for the private subnets' egress: 1 (cheapest) or 2 (one per "
+        "zone, survives a zone outage).",
+        "1",
+    ),
+    _k(
+        "awsHostedZoneId",
+        "string",
+        "aws-ecs: Route 53 zone of appPublicUrl's host: the stack validates the ACM "
+        "certificate and points the name at the load balancer. Or set awsCertificateArn.",
+    ),
+    _k(
+        "awsCertificateArn",
+        "string",
+        "aws-ecs: an issued ACM certificate for appPublicUrl's host (DNS is then yours: "
+        "CNAME the host to the loadBalancerDnsName output).",
+    ),
+    _k(
+        "awsAppCpu",
+        "integer",
+        "aws-ecs: Fargate CPU units of an app task (256, 512, 1024, 2048, 4096); "
+        "appMemoryMb must be a size Fargate pairs with it.",
+        "512",
+    ),
+    _k("awsDbInstanceClass", "string", "aws-ecs: RDS instance class.", "db.t4g.micro"),
+    _k("awsDbAllocatedStorageGb", "integer", "aws-ecs: RDS storage (gp3) in GB.", "20"),
+    _k(
+        "awsDbMaxAllocatedStorageGb",
+        "integer",
+        "aws-ecs: RDS storage autoscaling ceiling in GB (0 = off).",
+        "100",
+    ),
+    _k(
+        "awsDbMultiAz",
+        "boolean",
+        "aws-ecs: RDS standby in a second zone. Default: off in dev, on in prod.",
+        dev="false",
+        prod="true",
+    ),
+    _k(
+        "awsDbParameters",
+        "array",
+        'aws-ecs: PostgreSQL parameters as ["name=value", ...] (RDS parameter group; '
+        "rds.force_ssl=1 is always set).",
+        "[]",
+    ),
+    _k("awsCacheNodeType", "string", "aws-ecs: ElastiCache (Valkey) node type.", "cache.t4g.micro"),
+    _k(
+        "awsCacheNodes",
+        "integer",
+        "aws-ecs: Valkey nodes: 1, or 2+ for a replica with automatic failover. "
+        "Default: 1 in dev, 2 in prod.",
+        dev="1",
+        prod="2",
+    ),
+    _k(
+        "awsLogRetentionDays",
+        "integer",
+        "aws-ecs: CloudWatch Logs retention of every task's logs, in days.",
+        "30",
+    ),
+    # --- end target
 )
+
+
+TARGET_ONLY_KEYS: dict[str, tuple[str, str]] = {
+    **{
+        key: ("docker-host", instead)
+        for keys, instead in (
+            (("restartPolicy",), "ECS replaces failed tasks itself"),
+            (("postgresImage", "databaseMemoryMb"), "RDS runs postgresMajor; awsDbInstanceClass"),
+            (("redisImage", "redisMemoryMb"), "ElastiCache runs Valkey; awsCacheNodeType"),
+            (("appImage",), "app images are pushed to ECR by content digest; redeploy a commit"),
+            (("appImageName", "appCacheFrom"), "the ECR repository is <namePrefix>-app"),
+            (
+                (
+                    "ingressImage",
+                    "ingressBindAddress",
+                    "ingressHttpPort",
+                    "ingressHttpsPort",
+                    "ingressAcmeEmail",
+                    "ingressAcmeCa",
+                    "ingressAcmeCaRoot",
+                    "ingressMaxBodyMb",
+                    "ingressMemoryMb",
+                ),
+                "the load balancer is the ingress: appPublicUrl, awsHostedZoneId or "
+                "awsCertificateArn",
+            ),
+            (
+                ("databaseAdminPortEnabled", "databaseAdminPort"),
+                "RDS is private: run an ops task in the VPC",
+            ),
+            (("lifecycleMode",), "migrations and the seed run as ECS tasks"),
+            (
+                (
+                    "backupStoreImage",
+                    "backupS3AccessKeyId",
+                    "backupS3SecretAccessKey",
+                    "backupDrillSchedule",
+                ),
+                "the scheduled backup task writes the stack's bucket with its IAM role and "
+                "verifies each dump",
+            ),
+            (
+                tuple(key.name for key in KEYS if key.name.startswith("pitr")),
+                "RDS archives WAL itself: backupRetentionDays is its point-in-time window",
+            ),
+        )
+        for key in keys
+    },
+    **{key.name: ("aws-ecs", "") for key in KEYS if key.name.startswith("aws")},
+}
+"""Keys one target reads and the other has no use for: key -> (its target, what the other
+target uses instead). Set on a stack of the other target, a key is an error naming it and
+the target, not a silent no-op. appReplicas means the ECS service's desired count on aws-ecs."""
 
 BY_NAME: dict[str, Key] = {key.name: key for key in KEYS}

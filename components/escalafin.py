@@ -8,7 +8,6 @@ which has already been validated.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -24,36 +23,26 @@ from components.credentials import Credentials, CredentialsArgs
 from components.database import DATA_PATH, Database, DatabaseArgs
 from components.ingress import Ingress, IngressArgs
 from components.lifecycle import DatabaseLifecycle, DatabaseLifecycleArgs
+from components.monitoring import HEALTH_CHECK_INTERVAL_SECONDS
 from components.network import Networks, NetworksArgs
 from components.object_store import EmbeddedObjectStore, EmbeddedObjectStoreArgs
 from components.ops_image import OpsImage, OpsImageArgs
 from components.settings import Settings
+from components.specs import ContractOutputs, EscalaFinArgs
 
-HEALTH_CHECK_INTERVAL_SECONDS = 60
-
-
-@dataclass(frozen=True)
-class EscalaFinArgs:
-    settings: Settings
+__all__ = ["EscalaFin", "EscalaFinArgs"]
 
 
 class EscalaFin(pulumi.ComponentResource):
-    app_url: str
-    health_url: str
-    image_digest: pulumi.Output[str]
-    backup_bucket: pulumi.Output[str]
-    backup_agent_container: pulumi.Output[str]
-    app_container: pulumi.Output[str]
-    """The first replica's name (generated; it changes on every deploy)."""
-    app_containers: pulumi.Output[list[str]]
-    """Every replica: what `python -m lifecycle.restore --stack` must stop and start."""
-    database_admin_endpoint: str | None
-    database_container: pulumi.Output[str]
-    """What a point-in-time restore stops, restores into (its data volume) and starts."""
-    monitoring: dict[str, Any]
-    backup_monitoring: dict[str, Any]
-    """Where an uptime monitor sees broken backups or archiving (the agent's health)."""
-    generated_secrets: dict[str, pulumi.Output[str]]
+    """The docker-host target's composition (components/platform.py)."""
+
+    contract: ContractOutputs
+    extra_outputs: dict[str, Any]
+    """backupAgentContainer; appContainer, the first replica's name (generated: it changes
+    on every deploy); appContainers, every replica (what `python -m lifecycle.restore
+    --stack` stops and starts); databaseContainer, what a point-in-time restore stops,
+    restores into and starts; backupMonitoring, where an uptime monitor sees broken backups
+    or archiving; databaseAdminEndpoint."""
 
     def __init__(
         self, name: str, args: EscalaFinArgs, opts: pulumi.ResourceOptions | None = None
@@ -111,7 +100,7 @@ class EscalaFin(pulumi.ComponentResource):
                 child,
             )
             bucket_ready: pulumi.Resource = store.bucket
-            self.backup_bucket = pulumi.Output.from_input(b.bucket_name)
+            backup_bucket = pulumi.Output.from_input(b.bucket_name)
             endpoint: str | None = store.endpoint_in_network
             s3_key_id = _required(credentials.store_access_key)
             s3_secret = _required(credentials.store_secret_key)
@@ -124,7 +113,7 @@ class EscalaFin(pulumi.ComponentResource):
                 child,
             )
             bucket_ready = bucket.bucket
-            self.backup_bucket = bucket.name
+            backup_bucket = bucket.name
             endpoint = None
             s3_key_id = _required(b.access_key_id or bucket.access_key_id)
             s3_secret = _required(b.secret_access_key or bucket.secret_access_key)
@@ -281,31 +270,27 @@ class EscalaFin(pulumi.ComponentResource):
             child,
         )
 
-        self.app_url = app.url
-        self.health_url = app.health_url
-        self.image_digest = image.repo_digest
-        self.backup_agent_container = agent.container_name
-        self.app_container = app.containers[0].name
-        self.app_containers = app.names
-        self.database_admin_endpoint = database.admin_endpoint
-        self.monitoring = {
-            "url": app.health_url,
-            "method": "GET",
-            "expectedStatus": 200,
-            "jsonField": "status",
-            "expectedValue": "healthy",
-            "intervalSeconds": HEALTH_CHECK_INTERVAL_SECONDS,
-            "timeoutSeconds": 10,
+        self.contract = ContractOutputs(
+            app_url=app.url,
+            health_url=app.health_url,
+            image_digest=image.repo_digest,
+            backup_bucket=backup_bucket,
+            generated_secrets=credentials.generated,
+        )
+        self.extra_outputs = {
+            "backupAgentContainer": agent.container_name,
+            "appContainer": app.containers[0].name,
+            "appContainers": app.names,
+            "databaseContainer": database.container.name,
+            "backupMonitoring": backup_monitoring(agent.container_name, s),
+            "databaseAdminEndpoint": database.admin_endpoint,
         }
-        self.database_container = database.container.name
-        self.backup_monitoring = backup_monitoring(agent.container_name, s)
-        self.generated_secrets = credentials.generated
         self.register_outputs(
             {
-                "appUrl": self.app_url,
-                "healthUrl": self.health_url,
-                "imageDigest": self.image_digest,
-                "backupBucket": self.backup_bucket,
+                "appUrl": app.url,
+                "healthUrl": app.health_url,
+                "imageDigest": image.repo_digest,
+                "backupBucket": backup_bucket,
             }
         )
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import os
 import platform
+import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import Literal, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 import pulumi
@@ -21,7 +22,13 @@ from pulumi.runtime import config as runtime_config
 
 from components import validation as v
 from components.app_templates import TEMPLATES, AppTemplate
-from components.config_schema import BY_NAME, ENVIRONMENTS, NAMESPACE, Environment
+from components.config_schema import (
+    BY_NAME,
+    ENVIRONMENTS,
+    NAMESPACE,
+    TARGET_ONLY_KEYS,
+    Environment,
+)
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -34,6 +41,8 @@ def project_relative(path: Path) -> str:
 
 
 T = TypeVar("T")
+Target = Literal["docker-host", "aws-ecs"]
+TARGETS: tuple[Target, ...] = ("docker-host", "aws-ecs")
 
 
 class ConfigError(Exception):
@@ -250,6 +259,10 @@ class Settings:
     integrations: tuple[Integration, ...]
     backup: BackupSettings
     archiving: ArchivingSettings | None = None
+    """Set when pitrEnabled (docker-host only: on aws-ecs RDS archives WAL itself)."""
+    target: Target = "docker-host"
+    aws: AwsSettings | None = None
+    """Set when target is aws-ecs."""
 
     @property
     def is_prod(self) -> bool:
@@ -330,16 +343,22 @@ def _environment(source: ConfigSource, stack: str) -> Environment:
 
 
 def load(
-    source: ConfigSource | None = None, stack: str | None = None, docker_host: str | None = None
+    source: ConfigSource | None = None,
+    stack: str | None = None,
+    docker_host: str | None = None,
+    aws_region: str | None = None,
 ) -> Settings:
     """Read and validate the whole stack config; raise ConfigError listing every problem."""
     if source is None:
         source = PulumiConfig()
         docker_host = pulumi.Config("docker").get("host")
+        aws_region = pulumi.Config("aws").get("region")
     stack = stack or pulumi.get_stack()
     environment = _environment(source, stack)
     r = _Reader(source, environment)
     r.problems += unknown_keys(source.keys())
+    target: Target = r.parsed("target", _parse_target, "docker-host")
+    r.problems += other_target_keys(source, target)
 
     prefix = (
         r.parsed("namePrefix", v.parse_resource_prefix, "escalafin")
@@ -391,10 +410,15 @@ def load(
             client=r.secret("seedClientPassword"),
         ),
         integrations=_integrations(r),
-        backup=_backup(r, prefix, environment),
-        archiving=_archiving(r, database.image),
+        backup=_backup(r, prefix, environment, target),
+        archiving=_archiving(r, database.image) if target == "docker-host" else None,
+        target=target,
     )
-    _published_ports(r, settings)
+    if target == "aws-ecs":
+        settings = replace(settings, aws=_aws(r, settings, aws_region))
+        settings = _aws_backup_region(r, settings, aws_region)
+    else:
+        _published_ports(r, settings)
     if r.problems:
         raise ConfigError(r.problems)
     return settings
@@ -786,8 +810,12 @@ def _integrations(r: _Reader) -> tuple[Integration, ...]:
     return tuple(configured)
 
 
-def _backup(r: _Reader, prefix: str, environment: Environment) -> BackupSettings:
+def _backup(
+    r: _Reader, prefix: str, environment: Environment, target: Target = "docker-host"
+) -> BackupSettings:
     store = r.parsed("backupStore", lambda s: v.parse_choice(s, ("aws", "embedded")), "aws")
+    if target == "aws-ecs" and r.source.raw("backupStore") is None:
+        store = "aws"  # the embedded store is a docker-host container
     access_key = r.secret("backupS3AccessKeyId")
     secret_key = r.secret("backupS3SecretAccessKey")
     if (access_key is None) != (secret_key is None):
@@ -846,3 +874,178 @@ def _archiving(r: _Reader, postgres_image: str) -> ArchivingSettings | None:
         queue_max_mb=r.integer("pitrArchiveQueueMaxMb", 64, 1048576),
         store_tls_image=r.parsed("pitrStoreTlsImage", v.parse_image_ref, ""),
     )
+
+
+# ---------------------------------------------------------------- target aws-ecs
+
+
+@dataclass(frozen=True)
+class AwsSettings:
+    """What only the aws-ecs target reads. Shared meanings come from the common keys:
+    appPublicUrl (the ALB's HTTPS name), appMemoryMb, healthPath and the health timings,
+    databaseName/User/Password, postgresMajor (RDS engine version), backupRetentionDays (RDS
+    automated backups and the logical dumps), backupSchedule/Timezone, backupMemoryMb (the
+    ops tasks' memory), redisPassword (the ElastiCache auth token)."""
+
+    region: str
+    vpc_cidr: str
+    nat_gateways: int
+    hosted_zone_id: str | None
+    certificate_arn: str | None
+    public_host: str
+    app_cpu: int
+    ops_cpu: int
+    db_instance_class: str
+    db_allocated_storage_gb: int
+    db_max_allocated_storage_gb: int
+    db_multi_az: bool
+    db_parameters: Mapping[str, str]
+    db_backup_retention_days: int
+    cache_node_type: str
+    cache_nodes: int
+    log_retention_days: int
+    backup_schedule_expression: str
+    """backupSchedule as an EventBridge Scheduler cron(...) expression."""
+    cpu_architecture: str  # X86_64 | ARM64, from appPlatform
+    deletion_protection: bool
+    """prod: RDS deletion protection and a final snapshot; secrets kept 7 days after delete."""
+
+
+def other_target_keys(source: ConfigSource, target: Target) -> list[str]:
+    """Keys set on this stack that only the other target reads (TARGET_ONLY_KEYS).
+
+    A value equal to Pulumi.yaml's default is not "set": the engine hands project defaults
+    to every stack, whatever its target."""
+    problems: list[str] = []
+    for key, (owner, instead) in TARGET_ONLY_KEYS.items():
+        raw = source.raw(key)
+        if owner == target or raw is None or raw == BY_NAME[key].default:
+            continue
+        problems.append(
+            f"{NAMESPACE}:{key} applies to target {owner} only; this stack's target is {target}"
+            + (f" ({instead})" if instead else "")
+            + ": remove it from the stack file"
+        )
+    return problems
+
+
+def _parse_target(raw: str) -> Target:
+    for target in TARGETS:
+        if raw == target:
+            return target
+    raise v.InvalidValue("one of " + ", ".join(TARGETS))
+
+
+def _aws(r: _Reader, s: Settings, region: str | None) -> AwsSettings:
+    from components.aws import rules  # noqa: PLC0415 (docker-host stacks never need it)
+
+    if not region:
+        r.problems.append(
+            "aws:region is required when escalafin:target is aws-ecs "
+            "(pulumi config set aws:region us-east-1)"
+        )
+    host = r.parsed("appPublicUrl", rules.https_host, "") if r.source.raw("appPublicUrl") else ""
+    if not host:
+        r.problems.append(
+            f"{NAMESPACE}:appPublicUrl is required on aws-ecs: the https:// URL users open"
+        )
+    zone = r.raw("awsHostedZoneId") or None
+    certificate = r.raw("awsCertificateArn") or None
+    if zone is None and certificate is None:
+        r.problems.append(
+            f"{NAMESPACE}:awsHostedZoneId or {NAMESPACE}:awsCertificateArn is required on "
+            "aws-ecs (a Route 53 zone to validate a new certificate in, or an issued one)"
+        )
+    app_cpu = r.parsed("awsAppCpu", rules.parse_fargate_cpu, 512)
+    memory_problem = rules.fargate_memory_problem(app_cpu, s.app.memory_mb)
+    if memory_problem:
+        r.problem("appMemoryMb", str(s.app.memory_mb), memory_problem)
+    ops_cpu = rules.smallest_fargate_cpu(s.backup.memory_mb)
+    if ops_cpu is None:
+        r.problem(
+            "backupMemoryMb",
+            str(s.backup.memory_mb),
+            "a Fargate memory size on aws-ecs (512, 1024, 2048, ... MB): it sizes the ops tasks",
+        )
+    retention = s.backup.retention_days
+    try:
+        rules.parse_rds_backup_retention(retention)
+    except v.InvalidValue as exc:
+        r.problem("backupRetentionDays", str(retention), str(exc))
+    try:
+        schedule = rules.scheduler_cron(s.backup.schedule)
+    except v.InvalidValue as exc:
+        r.problem("backupSchedule", s.backup.schedule, str(exc))
+        schedule = ""
+    if s.backup.store != "aws":
+        r.problem("backupStore", s.backup.store, "aws on aws-ecs")
+    health = s.app.health
+    for key, value in (
+        ("healthInterval", health.interval),
+        ("healthTimeout", health.timeout),
+        ("healthStartPeriod", health.start_period),
+    ):
+        problem = rules.ecs_health_problem(key, value)
+        if problem:
+            r.problem(key, value, problem)
+    if not rules.ECS_HEALTH_RETRIES[0] <= health.retries <= rules.ECS_HEALTH_RETRIES[1]:
+        r.problem("healthRetries", str(health.retries), "1 to 10 on aws-ecs (ECS limit)")
+    platform = s.app.build.platform or "linux/amd64"
+    if platform not in ("linux/amd64", "linux/arm64"):
+        r.problem("appPlatform", platform, "linux/amd64 or linux/arm64 on aws-ecs (Fargate)")
+    return AwsSettings(
+        region=region or "",
+        vpc_cidr=r.parsed("awsVpcCidr", rules.parse_cidr16, "10.40.0.0/16"),
+        nat_gateways=r.integer("awsNatGateways", 1, 2),
+        hosted_zone_id=zone,
+        certificate_arn=certificate,
+        public_host=host,
+        app_cpu=app_cpu,
+        ops_cpu=ops_cpu or 256,
+        db_instance_class=r.parsed("awsDbInstanceClass", _instance_class("db"), "db.t4g.micro"),
+        db_allocated_storage_gb=r.integer("awsDbAllocatedStorageGb", 20, 65536),
+        db_max_allocated_storage_gb=r.integer("awsDbMaxAllocatedStorageGb", 0, 65536),
+        db_multi_az=r.parsed("awsDbMultiAz", v.parse_bool, False),
+        db_parameters=r.parsed("awsDbParameters", _db_parameters, {}),
+        db_backup_retention_days=retention,
+        cache_node_type=r.parsed("awsCacheNodeType", _instance_class("cache"), "cache.t4g.micro"),
+        cache_nodes=r.integer("awsCacheNodes", 1, 6),
+        log_retention_days=r.parsed("awsLogRetentionDays", rules.parse_log_retention, 30),
+        backup_schedule_expression=schedule,
+        cpu_architecture="ARM64" if platform == "linux/arm64" else "X86_64",
+        deletion_protection=s.is_prod,
+    )
+
+
+def _aws_backup_region(r: _Reader, s: Settings, region: str | None) -> Settings:
+    """On aws-ecs the backup bucket is the stack's own, in aws:region (the VPC's S3 endpoint
+    serves only that region): backupS3Region, when set beyond Pulumi.yaml's default, must
+    say the same."""
+    if not region:
+        return s
+    raw = r.source.raw("backupS3Region")
+    if raw not in (None, BY_NAME["backupS3Region"].default, region):
+        r.problem("backupS3Region", s.backup.region, f"aws:region ({region}) on aws-ecs")
+    return replace(s, backup=replace(s.backup, region=region))
+
+
+def _instance_class(family: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        if not re.fullmatch(rf"{family}\.[a-z0-9]+\.[a-z0-9]+", raw):
+            raise v.InvalidValue(f"an instance class such as {family}.t4g.micro")
+        return raw
+
+    return parse
+
+
+def _db_parameters(raw: str) -> dict[str, str]:
+    parameters: dict[str, str] = {}
+    for item in v.parse_string_list(raw):
+        name, sep, value = item.partition("=")
+        if not sep or not re.fullmatch(r"[a-z_][a-z0-9_.]*", name) or name in parameters:
+            raise v.InvalidValue(
+                'PostgreSQL parameters as ["name=value", ...], each name once '
+                '(e.g. ["log_min_duration_statement=500"])'
+            )
+        parameters[name] = value
+    return parameters

@@ -1,4 +1,4 @@
-"""Run a lifecycle command against a database in one of two modes, same code behind both.
+"""Run a lifecycle command against a database in one of three modes, same code behind all.
 
 - direct: in this process, psycopg to the given URL (dev: the admin port on 127.0.0.1);
 - in-network: a one-off container of the ops image on the database's internal network,
@@ -6,8 +6,11 @@
   environment default). Inputs (migrations folder, seed file) are copied in with
   put_archive; the URL and passwords travel in the container's environment only (never argv
   or labels); the JSON result is read from stdout; the container is always removed.
+- ecs: a one-off ECS Fargate task of the ops image in the private subnets (aws-ecs target,
+  lifecycle/ecs_runner.py). The same input archive travels through S3; the URL and
+  passwords are NOT sent: the task definition injects them from Secrets Manager.
 
-Imports Docker lazily: the ops image runs the lifecycle without docker-py installed.
+Imports Docker and boto3 lazily: the ops image runs the lifecycle without docker-py.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import tarfile
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Final, Literal
 
@@ -27,22 +30,83 @@ from lifecycle.docker_host import SCHEMES, connect
 
 log = logging.getLogger("lifecycle.jobs")
 
-Mode = Literal["direct", "in-network"]
-MODES: Final = ("direct", "in-network")
+Mode = Literal["direct", "in-network", "ecs"]
+MODES: Final = ("direct", "in-network", "ecs")
 JOB_DIR: Final = "/tmp/escalafin-job"  # noqa: S108 (inside the throwaway container)
 JOB_LABEL: Final = "escalafin.lifecycle-job"
 DEFAULT_OPS_IMAGE: Final = "escalafin-ops:latest"
 
 
 @dataclass(frozen=True)
+class EcsTarget:
+    """Where an `ecs` job runs: the ops task definition and the network it needs.
+
+    The task definition (not the runner) carries DATABASE_URL and the seed passwords as ECS
+    secrets from Secrets Manager, so nothing secret crosses the RunTask API (overrides are
+    visible to anyone who may DescribeTasks, and logged by CloudTrail).
+    log_group/log_stream_prefix: the container's awslogs options; its stream is
+    `<prefix>/<container>/<task id>` (the awslogs driver's naming).
+    bundle_bucket/bundle_prefix: where the job's input archive is staged for the task.
+    """
+
+    cluster: str
+    task_definition: str
+    container: str
+    subnets: tuple[str, ...]
+    security_groups: tuple[str, ...]
+    region: str
+    log_group: str
+    log_stream_prefix: str
+    bundle_bucket: str
+    bundle_prefix: str = "lifecycle-jobs/"
+
+    def problems(self) -> list[str]:
+        found = [
+            f"ecs.{name} is required in ecs mode"
+            for name in (
+                "cluster",
+                "task_definition",
+                "container",
+                "region",
+                "log_group",
+                "log_stream_prefix",
+                "bundle_bucket",
+            )
+            if not getattr(self, name)
+        ]
+        if not self.subnets:
+            found.append("ecs.subnets is required in ecs mode (the private subnets)")
+        if not self.security_groups:
+            found.append("ecs.security_groups is required in ecs mode (the ops task's group)")
+        return found
+
+    @staticmethod
+    def from_dict(data: Mapping[str, Any]) -> EcsTarget:
+        return EcsTarget(
+            cluster=str(data.get("cluster") or ""),
+            task_definition=str(data.get("task_definition") or ""),
+            container=str(data.get("container") or ""),
+            subnets=tuple(str(s) for s in data.get("subnets") or ()),
+            security_groups=tuple(str(s) for s in data.get("security_groups") or ()),
+            region=str(data.get("region") or ""),
+            log_group=str(data.get("log_group") or ""),
+            log_stream_prefix=str(data.get("log_stream_prefix") or ""),
+            bundle_bucket=str(data.get("bundle_bucket") or ""),
+            bundle_prefix=str(data.get("bundle_prefix") or "lifecycle-jobs/"),
+        )
+
+
+@dataclass(frozen=True)
 class RunnerArgs:
     """How the lifecycle reaches PostgreSQL.
 
-    mode: "direct" (psycopg from the machine running pulumi) or "in-network" (ops container).
+    mode: "direct" (psycopg from the machine running pulumi), "in-network" (ops container)
+      or "ecs" (ops task on ECS Fargate).
     docker_host: Docker endpoint for in-network jobs; None = DOCKER_HOST / local socket.
     network: Docker network the job joins (the database's internal network).
     ops_image: image with the lifecycle package (ops/Dockerfile).
     timeout_s: how long a job may run before it is killed and reported as failed.
+    ecs: where an ecs job runs (ecs mode only).
     """
 
     mode: Mode = "direct"
@@ -50,6 +114,19 @@ class RunnerArgs:
     network: str | None = None
     ops_image: str = DEFAULT_OPS_IMAGE
     timeout_s: float = 600.0
+    ecs: EcsTarget | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The provider input. Without `ecs` it is exactly what stacks created before the ecs
+        mode hold in state, so adding the mode triggers no update of existing stacks (the
+        providers diff `runner` as a whole)."""
+        data = asdict(self)
+        if self.ecs is None:
+            del data["ecs"]
+        else:
+            data["ecs"] = {**data["ecs"], "subnets": list(self.ecs.subnets)}
+            data["ecs"]["security_groups"] = list(self.ecs.security_groups)
+        return data
 
     def problems(self) -> list[str]:
         """What is wrong with these settings (empty when valid)."""
@@ -66,6 +143,8 @@ class RunnerArgs:
             )
         if self.timeout_s <= 0:
             found.append("timeout_s must be positive")
+        if self.mode == "ecs":
+            found += self.ecs.problems() if self.ecs else ["ecs target is required in ecs mode"]
         return found
 
     @staticmethod
@@ -76,6 +155,7 @@ class RunnerArgs:
             network=data.get("network") or None,
             ops_image=data.get("ops_image") or DEFAULT_OPS_IMAGE,
             timeout_s=float(data.get("timeout_s") or 600.0),
+            ecs=EcsTarget.from_dict(data["ecs"]) if data.get("ecs") else None,
         )
 
 
@@ -107,7 +187,7 @@ def run_migrations(
             lambda: migrate.execute(command, database_url, folder, lock_timeout_s=lock_timeout_s),
             ok_codes,
         )
-    return _in_network(
+    return _one_off(
         runner,
         [
             "lifecycle.migrate",
@@ -144,7 +224,7 @@ def run_seed(
         )
     env = {"DATABASE_URL": database_url}
     env.update({seeding.password_env_name(k): v for k, v in passwords.items()})
-    return _in_network(
+    return _one_off(
         runner,
         [
             "lifecycle.seed",
@@ -193,6 +273,27 @@ def _direct(
     if code not in ok_codes:
         raise JobError(f"exit code {code}: {summary}", code)
     return dict(summary)
+
+
+# --- one-off jobs: in-network or ecs ------------------------------------------------------------
+
+
+def _one_off(
+    runner: RunnerArgs,
+    command: list[str],
+    env: Mapping[str, str],
+    archive: bytes,
+    ok_codes: tuple[int, ...],
+) -> dict[str, Any]:
+    """A one-off job of the ops image. In ecs mode `env` (the DSN, seed passwords) is not
+    sent: the task definition injects the same variables from Secrets Manager."""
+    if runner.mode == "ecs":
+        from lifecycle import ecs_runner  # noqa: PLC0415 (boto3 only when needed)
+
+        if runner.ecs is None:
+            raise JobError("ecs mode without an ecs target", 2)
+        return ecs_runner.run(runner.ecs, command, archive, ok_codes, timeout_s=runner.timeout_s)
+    return _in_network(runner, command, env, archive, ok_codes)
 
 
 # --- in-network -------------------------------------------------------------------------------
@@ -275,7 +376,6 @@ def _in_network(
             except DockerException:
                 log.warning("could not remove lifecycle job container %s", name)
         client.close()
-    summary = _last_json(stdout)
     log.info(
         "%s job in network %s: exit %d, %.1f s",
         command[0],
@@ -283,13 +383,22 @@ def _in_network(
         code,
         time.monotonic() - started,
     )
+    return job_result(code, last_json(stdout), stderr, ok_codes)
+
+
+def job_result(
+    code: int, summary: dict[str, Any] | None, tail: str, ok_codes: tuple[int, ...]
+) -> dict[str, Any]:
+    """The job's JSON summary when it succeeded; otherwise JobError with its own error, or
+    the exit code and the last lines it printed."""
     if code in ok_codes and summary is not None and summary.get("ok"):
         return summary
     message = summary.get("error") if summary else None
-    raise JobError(str(message or f"exit code {code}; last output:\n{stderr.strip()}"), code)
+    raise JobError(str(message or f"exit code {code}; last output:\n{tail.strip()}"), code)
 
 
-def _last_json(stdout: str) -> dict[str, Any] | None:
+def last_json(stdout: str) -> dict[str, Any] | None:
+    """The last line of `stdout` that is a JSON object (the command's result line)."""
     for line in reversed(stdout.strip().splitlines()):
         try:
             value = json.loads(line)

@@ -38,7 +38,7 @@ import hashlib
 import logging
 import uuid
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
@@ -55,7 +55,7 @@ from pulumi.dynamic import (
 )
 
 from lifecycle.dynamic_inputs import changed_inputs, is_unknown, missing, without_provider
-from lifecycle.jobs import RunnerArgs
+from lifecycle.jobs import EcsTarget, RunnerArgs
 from lifecycle.migration_plan import folder_hash
 
 __all__ = [
@@ -63,6 +63,7 @@ __all__ = [
     "ConditionalSeedArgs",
     "DatabaseMigrations",
     "DatabaseMigrationsArgs",
+    "EcsTarget",
     "RunnerArgs",
     "StoreBucket",
     "StoreBucketArgs",
@@ -169,14 +170,14 @@ class DatabaseMigrationsArgs:
 
     database_url: admin DSN (Prisma style) reachable in the runner's mode; made secret.
     migrations_dir: folder of Prisma migrations, relative to the project directory.
-    runner: direct or in-network (see RunnerArgs).
+    runner: direct, in-network or ecs (see RunnerArgs); an Output when it holds resource ids.
     database_identity: changes when the database itself is new (container id + volume name).
     migrations_hash: defaults to the folder's content hash; a new/edited migration → update.
     """
 
     database_url: pulumi.Input[str]
     migrations_dir: str = "app/prisma/migrations"
-    runner: RunnerArgs = field(default_factory=RunnerArgs)
+    runner: RunnerArgs | pulumi.Output[RunnerArgs] = field(default_factory=RunnerArgs)
     database_identity: pulumi.Input[str] | None = None
     migrations_hash: str | None = None
     lock_timeout_s: float = 60.0
@@ -207,7 +208,7 @@ class DatabaseMigrations(Resource, module="escalafin", name="DatabaseMigrations"
             "migrations_dir": args.migrations_dir,
             "migrations_hash": args.migrations_hash or folder_hash(Path(args.migrations_dir)),
             "database_identity": args.database_identity or "",
-            "runner": asdict(args.runner),
+            "runner": _runner_input(args.runner),
             "lock_timeout_s": args.lock_timeout_s,
             "applied": None,
             "applied_count": None,
@@ -279,7 +280,7 @@ class ConditionalSeedArgs:
     database_url: pulumi.Input[str]
     passwords: Mapping[str, pulumi.Input[str]]
     seed_file: str = "app/prisma/seed.json"
-    runner: RunnerArgs = field(default_factory=RunnerArgs)
+    runner: RunnerArgs | pulumi.Output[RunnerArgs] = field(default_factory=RunnerArgs)
     database_identity: pulumi.Input[str] | None = None
     lock_timeout_s: float = 60.0
 
@@ -307,13 +308,21 @@ class ConditionalSeed(Resource, module="escalafin", name="ConditionalSeed"):
             "seed_file": args.seed_file,
             "seed_hash": hashlib.sha256(Path(args.seed_file).read_bytes()).hexdigest(),
             "database_identity": args.database_identity or "",
-            "runner": asdict(args.runner),
+            "runner": _runner_input(args.runner),
             "lock_timeout_s": args.lock_timeout_s,
             "outcome": None,
             "inserted": None,
             "existing": None,
         }
         super().__init__(SeedProvider(), resource_name, props, _secret_opts(opts))
+
+
+def _runner_input(runner: RunnerArgs | pulumi.Output[RunnerArgs]) -> pulumi.Input[dict[str, Any]]:
+    """The runner as the provider stores it (RunnerArgs.to_dict; unknown in a preview while
+    the ECS resources it names do not exist yet)."""
+    if isinstance(runner, RunnerArgs):
+        return runner.to_dict()
+    return runner.apply(RunnerArgs.to_dict)
 
 
 # --- embedded store bucket ---------------------------------------------------------------
@@ -402,7 +411,7 @@ class StoreBucket(Resource, module="escalafin", name="StoreBucket"):
             "region": args.region,
             "access_key_id": pulumi.Output.secret(args.access_key_id),
             "secret_access_key": pulumi.Output.secret(args.secret_access_key),
-            "runner": asdict(args.runner),
+            "runner": _runner_input(args.runner),
             "exists": None,
             "created": None,
         }

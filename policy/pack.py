@@ -17,19 +17,31 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from policy import containers, storage
+from policy import aws, containers, storage
 
 Check = Callable[[Any], list[str]]
 MANDATORY = EnforcementLevel.MANDATORY
 
 
-def _container_policy(name: str, description: str, check: Check) -> ResourceValidationPolicy:
+def _typed_policy(
+    name: str, description: str, types: frozenset[str], check: Check
+) -> ResourceValidationPolicy:
     def validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
-        if args.resource_type == storage.CONTAINER:
+        if args.resource_type in types:
             for message in check(args.props):
                 report(message, None)
 
     return ResourceValidationPolicy(name, description, validate, MANDATORY)
+
+
+def _container_policy(name: str, description: str, check: Check) -> ResourceValidationPolicy:
+    return _typed_policy(name, description, frozenset({storage.CONTAINER}), check)
+
+
+def _validate_rds_protection(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type == aws.RDS_INSTANCE and args.get_config().get("requireProtection"):
+        for message in aws.rds_unprotected(args.props):
+            report(message, None)
 
 
 def to_res(r: PolicyResource) -> storage.Res:
@@ -101,5 +113,51 @@ POLICIES: list[Policy] = [
         "S3 buckets are versioned, encrypted, private and TLS-only.",
         _validate_buckets,
         MANDATORY,
+    ),
+    # --- target aws-ecs
+    _typed_policy(
+        "rds-private-encrypted",
+        "RDS instances are not publicly accessible and their storage is encrypted.",
+        frozenset({aws.RDS_INSTANCE}),
+        aws.rds_exposed,
+    ),
+    ResourceValidationPolicy(
+        "rds-protected",
+        "Where requireProtection is set (prod): deletion protection, final snapshot, backups.",
+        _validate_rds_protection,
+        MANDATORY,
+        config_schema=PolicyConfigSchema(
+            properties={"requireProtection": {"type": "boolean", "default": False}}
+        ),
+    ),
+    _typed_policy(
+        "cache-encrypted-authenticated",
+        "ElastiCache encrypts in transit and at rest and requires an AUTH token.",
+        frozenset({aws.REPLICATION_GROUP}),
+        aws.cache_unencrypted,
+    ),
+    _typed_policy(
+        "task-secrets-not-plaintext",
+        "Task definitions pass secrets as ECS secrets, never in plain environment or command.",
+        frozenset({aws.TASK_DEFINITION}),
+        aws.task_definition_plaintext_secrets,
+    ),
+    _typed_policy(
+        "tasks-without-public-ip",
+        "ECS services run tasks without public IPs.",
+        frozenset({aws.ECS_SERVICE}),
+        aws.service_public_ip,
+    ),
+    _typed_policy(
+        "ingress-web-ports-only",
+        "Only ports 80 and 443 are open to the internet.",
+        frozenset({aws.INGRESS_RULE, aws.SECURITY_GROUP}),
+        aws.ingress_open_to_world,
+    ),
+    _typed_policy(
+        "log-retention",
+        "CloudWatch log groups have a retention.",
+        frozenset({aws.LOG_GROUP}),
+        aws.log_group_without_retention,
     ),
 ]

@@ -5,9 +5,9 @@ before every preview/up the language host then runs `python -m pyright <project 
 in the project directory (Pulumi.yaml `typechecker: pyright`; pulumi/pulumi
 sdk/python/cmd/pulumi-language-python/main.go) and runs the program. The test makes
 such a clone at another path, installs requirements.txt with the Pulumi SDKs pinned
-to their floors, and does exactly that: the type check, then the program for both
-stack files (under mocks: no engine here). So it proves both that requirements.txt
-alone is enough and that no floor admits an SDK without what the program uses
+to their floors, and does exactly that: the type check, then the program for every
+stack file, both targets (under mocks: no engine here). So it proves both that
+requirements.txt alone is enough and that no floor admits an SDK without what the program uses
 (pulumi-aws 6.x fails both steps: no aws.s3.BucketVersioning). The latest SDKs are
 the ones the dev venv runs every other test with. pip needs PyPI: without it the
 test skips, except under CI=true, where it fails.
@@ -30,7 +30,7 @@ pytestmark = pytest.mark.e2e
 
 PROGRAM = (
     "from tests.support.program import run_program\n"
-    "for stack in ('dev', 'prod'):\n"
+    "for stack in ('dev', 'prod', 'aws-prod'):\n"
     "    run = run_program(stack)\n"
     "    print(stack, len(run.resources), 'resources')\n"
 )
@@ -78,7 +78,7 @@ def preview_and_up_would_run(clone: Path) -> None:
         check=False,
     )  # fmt: skip
     assert program.returncode == 0, program.stderr[-4000:]
-    assert "dev " in program.stdout and "prod " in program.stdout
+    assert all(f"\n{stack} " in f"\n{program.stdout}" for stack in ("dev", "prod", "aws-prod"))
 
 
 def test_requirements_txt_alone_at_the_sdk_floors_type_checks_and_runs_the_program(

@@ -162,13 +162,8 @@ def backup_now(stack: Stack) -> str:
 
 @pytest.fixture(scope="module")
 def stack(docker_client: docker.DockerClient, ops_image: str) -> Iterator[Stack]:
-    with (
-        services.network(docker_client, internal=True) as net,
-        services.postgres(docker_client, network=net) as pg,
-        backup_env.s3_server(docker_client) as s3,
-    ):
-        docker_client.networks.get(net).connect(s3.container, aliases=["objectstore"])
-        url = backup_env.new_database(pg)
+    with backup_env.in_network(docker_client) as env:
+        net, pg, s3, url = env.network, env.postgres, env.s3, env.url
         backup_env.populate(url, users=50)
         partial = Stack(
             docker_client,

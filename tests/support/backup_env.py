@@ -77,6 +77,29 @@ def s3_server(c: docker.DockerClient) -> Iterator[S3]:
         container.remove(force=True, v=True)
 
 
+@dataclass(frozen=True)
+class InNetwork:
+    """PostgreSQL and the S3 store on one internal network, as a stack's ops jobs see them."""
+
+    network: str
+    postgres: services.Postgres
+    s3: S3
+    url: str
+    """A fresh database on the server (reached from this process)."""
+
+
+@contextmanager
+def in_network(c: docker.DockerClient) -> Iterator[InNetwork]:
+    """The store answers as `objectstore` on the network, like the stack's embedded one."""
+    with (
+        services.network(c, internal=True) as net,
+        services.postgres(c, network=net) as pg,
+        s3_server(c) as s3,
+    ):
+        c.networks.get(net).connect(s3.container, aliases=["objectstore"])
+        yield InNetwork(net, pg, s3, new_database(pg))
+
+
 def s3_env(s3: S3, bucket: str) -> dict[str, str]:
     return {
         "S3_BUCKET": bucket,

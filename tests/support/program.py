@@ -163,7 +163,94 @@ def _mock_outputs(args: pulumi_mocks.MockResourceArgs) -> tuple[str, dict[str, A
             inputs.setdefault(key, f"mock-{key}-{digest}")
     elif t == "aws:iam/user:User":
         inputs["arn"] = f"arn:aws:iam::123456789012:user/{inputs.get('name')}"
+    elif t.startswith("aws:"):
+        rid = _aws_outputs(t, args.name, inputs, digest) or rid
+    if t == "docker:index/image:Image" and inputs.get("skipPush") is False:
+        repository = str(inputs.get("imageName", "")).rsplit(":", 1)[0]
+        inputs["repoDigest"] = f"{repository}@sha256:{digest}"
     return rid, inputs
+
+
+SMTP_CONFIG: dict[str, str | None] = {
+    "escalafin:smtpHost": "smtp.example.com",
+    "escalafin:smtpPort": "587",
+    "escalafin:smtpFrom": "noreply@escalafin.example.com",
+}
+"""A complete integration (SMTP), as a stack file would set it."""
+SENTRY_SECRET = {"escalafin:sentryDsn": "https://key@sentry.example.com/1"}
+"""A secret integration value, as `pulumi config set --secret` would set it."""
+
+
+AWS_ACCOUNT = "123456789012"
+AWS_REGION = "us-east-1"
+
+
+def _aws_outputs(t: str, name: str, inputs: dict[str, Any], digest: str) -> str | None:
+    """What pulumi-aws would return for the aws-ecs target's resources (ids, ARNs, endpoints)."""
+    service = t.split(":")[1].split("/", maxsplit=1)[0]
+    named = str(inputs.get("name") or inputs.get("namePrefix") or name)
+    inputs.setdefault("arn", f"arn:aws:{service}:{AWS_REGION}:{AWS_ACCOUNT}:{name}/{digest[:8]}")
+    if t == "aws:ecr/repository:Repository":
+        inputs.update(
+            registryId=AWS_ACCOUNT,
+            repositoryUrl=f"{AWS_ACCOUNT}.dkr.ecr.{AWS_REGION}.amazonaws.com/{named}",
+        )
+    elif t == "aws:rds/instance:Instance":
+        inputs.update(
+            address=f"{named}.abc123.{AWS_REGION}.rds.amazonaws.com", resourceId=f"db-{digest[:20]}"
+        )
+    elif t == "aws:elasticache/replicationGroup:ReplicationGroup":
+        inputs["primaryEndpointAddress"] = f"master.{named}.abc123.use1.cache.amazonaws.com"
+    elif t == "aws:lb/loadBalancer:LoadBalancer":
+        inputs.update(
+            dnsName=f"{named}-123.{AWS_REGION}.elb.amazonaws.com", zoneId="Z35SXDOTRQ7X7K"
+        )
+    elif t == "aws:ecs/taskDefinition:TaskDefinition":
+        family = inputs.get("family")
+        inputs.update(
+            arn=f"arn:aws:ecs:{AWS_REGION}:{AWS_ACCOUNT}:task-definition/{family}:1",
+            arnWithoutRevision=f"arn:aws:ecs:{AWS_REGION}:{AWS_ACCOUNT}:task-definition/{family}",
+        )
+    elif t == "aws:secretsmanager/secret:Secret":  # the id is the ARN (terraform-provider-aws)
+        inputs["arn"] = (
+            f"arn:aws:secretsmanager:{AWS_REGION}:{AWS_ACCOUNT}:secret:{named}{digest[:6]}"
+        )
+        return str(inputs["arn"])
+    elif t == "aws:secretsmanager/secretVersion:SecretVersion":  # id: "<secret ARN>|<version>"
+        inputs.update(arn=inputs.get("secretId"), secretArn=inputs.get("secretId"))
+        return f"{inputs.get('secretId')}|{digest[:8]}"
+    elif t == "aws:acm/certificate:Certificate":
+        inputs["domainValidationOptions"] = [
+            {
+                "domainName": inputs.get("domainName"),
+                "resourceRecordName": f"_x.{inputs.get('domainName')}.",
+                "resourceRecordType": "CNAME",
+                "resourceRecordValue": "_y.acm-validations.aws.",
+            }
+        ]
+    elif t == "aws:acm/certificateValidation:CertificateValidation":
+        pass  # certificateArn is its input
+    elif t == "aws:route53/record:Record":
+        inputs["fqdn"] = str(inputs.get("name"))
+    elif t in ("aws:ec2/vpc:Vpc", "aws:ec2/subnet:Subnet", "aws:ec2/securityGroup:SecurityGroup"):
+        return f"{service}-{name}-{digest[:8]}"
+    return None
+
+
+_CALLS: dict[str, dict[str, Any]] = {
+    "aws:index/getAvailabilityZones:getAvailabilityZones": {
+        "names": [f"{AWS_REGION}a", f"{AWS_REGION}b", f"{AWS_REGION}c"],
+        "zoneIds": ["use1-az1", "use1-az2", "use1-az4"],
+    },
+    "aws:ecr/getAuthorizationToken:getAuthorizationToken": {
+        "userName": "AWS",
+        "password": "ecr-token-placeholder-0123456789",
+        "proxyEndpoint": f"https://{AWS_ACCOUNT}.dkr.ecr.{AWS_REGION}.amazonaws.com",
+        "authorizationToken": "QVdTOnRva2Vu",
+        "expiresAt": "2026-01-01T00:00:00Z",
+        "id": AWS_REGION,
+    },
+}
 
 
 class _Mocks(pulumi_mocks.Mocks):
@@ -173,7 +260,7 @@ class _Mocks(pulumi_mocks.Mocks):
     def call(
         self, args: pulumi_mocks.MockCallArgs
     ) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
-        return {}, None
+        return dict(_CALLS.get(args.token, {})), []
 
 
 def _secret_paths(value: struct_pb2.Value, path: str, found: set[str]) -> None:

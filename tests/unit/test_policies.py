@@ -450,6 +450,13 @@ def test_pack_declares_every_policy_once() -> None:
         "no-plaintext-secrets",
         "data-volumes-retained",
         "backup-bucket-hardened",
+        "rds-private-encrypted",
+        "rds-protected",
+        "cache-encrypted-authenticated",
+        "task-secrets-not-plaintext",
+        "tasks-without-public-ip",
+        "ingress-web-ports-only",
+        "log-retention",
     }
 
 

@@ -41,7 +41,7 @@ def test_project_runtime() -> None:
     assert project["runtime"]["options"]["virtualenv"] == "venv"
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize("stack", ["dev", "prod", "aws-prod"])
 def test_stack_files_use_declared_keys(stack: str) -> None:
     config = yaml.safe_load((PROJECT_DIR / f"Pulumi.{stack}.yaml").read_text())["config"]
     names = {k.name for k in KEYS}

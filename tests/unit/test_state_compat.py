@@ -51,7 +51,7 @@ def pickled_globals(encoded: str) -> list[tuple[str, str]]:
     return found
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize("stack", ["dev", "prod", "aws-prod"])
 def test_dynamic_providers_are_pickled_by_pinned_reference(stack: str) -> None:
     dynamic = [r for r in run_program(stack).resources if r.type.startswith("pulumi-python:")]
     assert dynamic
@@ -78,7 +78,7 @@ def strings_in(value: Any) -> list[str]:
     return []
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize("stack", ["dev", "prod", "aws-prod"])
 def test_no_path_of_this_machine_reaches_state(stack: str) -> None:
     for r in run_program(stack).resources:
         leaked = [s for s in strings_in(r.inputs) if str(PROJECT_DIR) in s]
