@@ -463,8 +463,16 @@ class App:
     def __init__(self, docker: Any, names: Sequence[str], timeout_s: float) -> None:
         if not names:
             raise RestoreError("no app container to stop and start", cli.EXIT_USAGE)
+        from docker.errors import NotFound  # noqa: PLC0415 (the ops image's tools need no Docker SDK)
+
         self.docker = docker
-        self.containers = [docker.containers.get(name) for name in names]
+        try:
+            self.containers = [docker.containers.get(name) for name in names]
+        except NotFound as exc:
+            raise RestoreError(
+                f"app container not found on the Docker host: {exc.explanation or exc}",
+                cli.EXIT_USAGE,
+            ) from None
         self.names = list(names)
         self.timeout_s = timeout_s
 
@@ -666,6 +674,24 @@ def stack_app_containers(outputs: dict[str, Any]) -> list[str]:
     return [str(n) for n in names]
 
 
+def existing_app_containers(docker: Any, names: Sequence[str]) -> list[str]:
+    """The stack's replicas that exist on the host. Outputs keep the names of the last
+    successful `up`: after a host loss the `up` on the new host may end at a gate before
+    any replica exists (disaster recovery, docs/operations.md §6), and then there is
+    nothing to stop, which is said, not an error."""
+    from docker.errors import NotFound  # noqa: PLC0415
+
+    found: list[str] = []
+    for name in names:
+        try:
+            docker.containers.get(name)
+        except NotFound:
+            log.warning("app container %s (stack outputs) is not on the Docker host: skipped", name)
+            continue
+        found.append(name)
+    return found
+
+
 def latest(rows: Sequence[dict[str, Any]]) -> str:
     """The newest backup (not a safety archive) in a listing, wherever it is."""
     refs = [
@@ -723,6 +749,8 @@ def _run(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
                 f"stack {args.stack} exports no backupAgentContainer", cli.EXIT_USAGE
             )
     docker = _docker(host) if agent or app_names else None
+    if args.stack and not args.app_container and app_names:
+        app_names = existing_app_containers(docker, app_names)
     if args.to_time or (
         database and agent and args.action in ("list", "restore") and not args.name
     ):

@@ -25,7 +25,14 @@ import psycopg
 from tests.e2e import checks
 from tests.e2e.conftest import Deployment
 from tests.e2e.harness import DeploymentError, label
-from tests.e2e.scenarios import backup_agent, every_replica_restarted, wait_health
+from tests.e2e.scenarios import (
+    app_flags,
+    app_replicas,
+    backup_agent,
+    every_replica_restarted,
+    running_replicas,
+    wait_health,
+)
 from tests.support.program import PROJECT_DIR
 
 TABLE = "pitr_e2e"
@@ -237,7 +244,10 @@ def outage_then_host_lost(d: Deployment) -> float:
         # The agent's gate may see its first check, which refuses the bucket: it holds
         # the lost cluster, which the restore brings back.
         assert "holds another cluster" in str(exc), exc
-    done = restore(d, "--latest")
+    # Whether that up reached the app depends on which gate the engine met first: the
+    # restore stops and starts the replicas that exist (none when it did not).
+    done = restore_cli(d, "restore", "--latest", app_flags=app_flags(running_replicas(d)))
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
     assert result_of(done)["safety"]["kind"] == "logical-dump"  # disaster recovery path
     restored = set(rows(d))
     acked_ids = [n for n, _ in acked]
@@ -252,6 +262,7 @@ def outage_then_host_lost(d: Deployment) -> float:
           f"{sum(n in restored for n in acked_ids)} restored)", flush=True)  # fmt: skip
     wait_health_text(d, "archiving: lag", healthy=True, timeout=120)
     d.up()  # converges: every gate passes, the agent's too
+    app_replicas(d)  # every replica back behind the ingress
     status, body = wait_health(d.app_port)
     assert status == 200, body
     return rpo

@@ -265,19 +265,30 @@ def every_replica_restarted(d: Deployment) -> Iterator[list[str]]:
     restores, the logical and the point-in-time one, are held to it."""
     replicas = app_replicas(d)
     started = {c.name: c.attrs["State"]["StartedAt"] for c in replicas}
-    yield [arg for c in replicas for arg in ("--app-container", c.name)]
+    yield app_flags(replicas)
     for replica in replicas:
         replica.reload()
         assert replica.attrs["State"]["StartedAt"] != started[replica.name], replica.name
 
 
 def app_replicas(d: Deployment) -> list[Any]:
-    """The stack's app containers, found as an operator would: by their labels."""
-    labels = [f"escalafin.stack={d.prefix}", "escalafin.component=app"]
-    found = d.harness.client.containers.list(filters={"label": labels})
+    """The stack's app containers, every configured replica running."""
+    found = running_replicas(d)
     expected = int(d.overrides.get("escalafin:appReplicas") or 1)
     assert len(found) == expected, [c.name for c in found]
     return found
+
+
+def running_replicas(d: Deployment) -> list[Any]:
+    """The app containers running now, found as an operator would: by their labels (none
+    after a host loss, until an `up` gets past the gates before them)."""
+    labels = [f"escalafin.stack={d.prefix}", "escalafin.component=app"]
+    return d.harness.client.containers.list(filters={"label": labels})
+
+
+def app_flags(replicas: list[Any]) -> list[str]:
+    """The restore CLI's `--app-container` flags for these replicas."""
+    return [arg for c in replicas for arg in ("--app-container", c.name)]
 
 
 CONTAINER_TYPE = "docker:index/container:Container"

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from docker.errors import NotFound
 
 from lifecycle import cli, restore
 
@@ -50,6 +51,8 @@ class FakeDocker:
         self.containers = self
 
     def get(self, name: str) -> FakeContainer:
+        if name not in self.by_name:
+            raise NotFound(f"No such container: {name}")
         return self.by_name[name]
 
 
@@ -81,3 +84,22 @@ def test_no_replica_is_a_usage_error() -> None:
     with pytest.raises(restore.RestoreError) as raised:
         restore.App(FakeDocker(), [], timeout_s=5)
     assert raised.value.exit_code == cli.EXIT_USAGE
+
+
+def test_a_named_replica_missing_from_the_host_is_a_usage_error_naming_it() -> None:
+    docker, _ = replicas()
+    with pytest.raises(restore.RestoreError) as raised:
+        restore.App(docker, ["app-1a2b3c4", "app-gone123"], timeout_s=5)
+    assert raised.value.exit_code == cli.EXIT_USAGE
+    assert "app-gone123" in str(raised.value)
+
+
+def test_stack_outputs_naming_replicas_a_lost_host_had_are_skipped_with_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Disaster recovery: outputs of the last successful up name replicas of the old host."""
+    docker, _ = replicas()
+    found = restore.existing_app_containers(docker, ["app-old1111", "app-1a2b3c4"])
+    assert found == ["app-1a2b3c4"]
+    assert "app-old1111" in caplog.text
+    assert restore.existing_app_containers(docker, ["app-old1111"]) == []

@@ -33,6 +33,7 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     monkeypatch.setattr(pitr, "run_cli", fake_pitr)
     monkeypatch.setattr(restore, "_docker", lambda host: object())
     monkeypatch.setattr(restore, "App", lambda docker, names, timeout: names)
+    monkeypatch.setattr(restore, "existing_app_containers", lambda docker, names: list(names))
     return seen
 
 
