@@ -58,76 +58,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, Protocol
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-from croniter import croniter
 
 from lifecycle import agent_state, backup, cli, tidy
 from lifecycle.backup import BackupConfig, BackupError
 from lifecycle.drill import run as drill_run
+from lifecycle.schedule import Schedule
 
 if TYPE_CHECKING:
     from lifecycle.archiving.agent import ArchivingConfig
 
 log = logging.getLogger("escalafin.backup_agent")
 
-DEFAULT_SCHEDULE: Final = "0 2 * * *"
-DEFAULT_GRACE_S: Final = 3600
-DEFAULT_DRILL_SCHEDULE: Final = "30 3 * * 0"
 DEFAULT_UPLOAD_RETRY_S: Final = 300
 POLL_S: Final = 5.0
-
-
-@dataclass(frozen=True)
-class Schedule:
-    cron: str
-    zone: ZoneInfo
-    grace: timedelta
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> Schedule:
-        cron = _cron(env, "BACKUP_SCHEDULE", DEFAULT_SCHEDULE)
-        zone_name = env.get("BACKUP_TIMEZONE") or env.get("TZ") or "UTC"
-        try:
-            zone = ZoneInfo(zone_name)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise BackupError(
-                f"BACKUP_TIMEZONE={zone_name!r}: expected an IANA time zone "
-                "such as 'America/Mexico_City'",
-                cli.EXIT_USAGE,
-            ) from None
-        raw_grace = env.get("BACKUP_HEALTH_GRACE_S") or str(DEFAULT_GRACE_S)
-        if not raw_grace.isdigit() or int(raw_grace) < 1:
-            raise BackupError(
-                f"BACKUP_HEALTH_GRACE_S={raw_grace!r}: expected whole seconds >= 1", cli.EXIT_USAGE
-            )
-        return cls(cron, zone, timedelta(seconds=int(raw_grace)))
-
-    @staticmethod
-    def drill_from_env(env: Mapping[str, str], backups: Schedule) -> Schedule | None:
-        """BACKUP_DRILL_SCHEDULE in the backups' zone and grace; None when "off"."""
-        if (env.get("BACKUP_DRILL_SCHEDULE") or "").strip().lower() == "off":
-            return None
-        cron = _cron(env, "BACKUP_DRILL_SCHEDULE", DEFAULT_DRILL_SCHEDULE)
-        return Schedule(cron, backups.zone, backups.grace)
-
-    def next_fire(self, after: datetime) -> datetime:
-        return croniter(self.cron, after.astimezone(self.zone)).get_next(datetime)
-
-    def previous_fire(self, at_or_before: datetime) -> datetime:
-        # croniter's get_prev is strictly before; nudge so a fire exactly at the bound counts.
-        bound = at_or_before.astimezone(self.zone) + timedelta(microseconds=1)
-        return croniter(self.cron, bound).get_prev(datetime)
-
-
-def _cron(env: Mapping[str, str], key: str, default: str) -> str:
-    cron = env.get(key) or default
-    if not croniter.is_valid(cron):
-        raise BackupError(
-            f"{key}={cron!r}: expected a 5-field cron expression such as '0 2 * * *'",
-            cli.EXIT_USAGE,
-        )
-    return cron
 
 
 def health(

@@ -49,7 +49,7 @@ from lifecycle.archiving import pgbackrest, window
 from lifecycle.archiving.pgbackrest import PgBackRestError
 
 if TYPE_CHECKING:
-    from lifecycle.backup_agent import Schedule
+    from lifecycle.schedule import Schedule
 
 log = logging.getLogger("escalafin.archiving")
 

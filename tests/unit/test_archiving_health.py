@@ -11,7 +11,7 @@ import pytest
 from components.archiving import env
 from lifecycle.archiving import agent, restore
 from lifecycle.archiving.pgbackrest import error_summary
-from lifecycle.backup_agent import Schedule
+from lifecycle.schedule import Schedule
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 CONFIG = agent.ArchivingConfig(

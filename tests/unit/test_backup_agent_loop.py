@@ -14,7 +14,8 @@ import pytest
 
 from lifecycle import agent_state
 from lifecycle.backup import BackupConfig, BackupError
-from lifecycle.backup_agent import Agent, Schedule, health
+from lifecycle.backup_agent import Agent, health
+from lifecycle.schedule import Schedule
 
 pytestmark = pytest.mark.unit
 

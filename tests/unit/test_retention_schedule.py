@@ -9,7 +9,8 @@ import pytest
 
 from lifecycle.agent_state import State
 from lifecycle.backup import BackupError
-from lifecycle.backup_agent import Schedule, health
+from lifecycle.backup_agent import health
+from lifecycle.schedule import Schedule
 
 pytestmark = pytest.mark.unit
 
