@@ -124,6 +124,17 @@ def logs(lab: Lab) -> list[str]:
     return lab.caddy.logs(stdout=True, stderr=True).decode(errors="replace").splitlines()
 
 
+def access_lines(lab: Lab, timeout: float = 10) -> list[str]:
+    """Caddy's JSON access log lines; Caddy writes a request's line after the response has
+    gone, so the client can read its answer before the line exists: wait for it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = [line for line in logs(lab) if '"logger":"http.log.access' in line]
+        if found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.1)
+
+
 def wait_status(lab: Lab, status: int, timeout: float = 20) -> tuple[int, dict[str, str], str]:
     deadline = time.monotonic() + timeout
     while True:
@@ -148,7 +159,7 @@ def test_route_switches_only_to_healthy_upstreams(lab: Lab) -> None:
     assert (status, body) == (200, first)
     assert headers.get("X-Content-Type-Options") == "nosniff"
     assert "Server" not in headers and "Strict-Transport-Security" not in headers
-    access = [line for line in logs(lab) if '"logger":"http.log.access' in line]
+    access = access_lines(lab)
     assert access and '"status":200' in access[-1]  # one JSON access log line per request
 
     broken = lab.upstream(healthy=False)
